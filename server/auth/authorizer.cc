@@ -1,0 +1,66 @@
+#include "auth/authorizer.h"
+
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "auth/access_rules.h"
+#include "common/random_ids.h"
+#include "common/status_util.h"
+#include "store/api_keys_repo.h"
+
+namespace leadrelay::auth {
+namespace {
+
+std::optional<absl::string_view> Header(grpc::ServerContextBase& context,
+                                        absl::string_view name) {
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find(grpc::string_ref(name.data(), name.size()));
+  if (it == metadata.end()) return std::nullopt;
+  return absl::string_view(it->second.data(), it->second.size());
+}
+
+}  // namespace
+
+absl::StatusOr<Caller> Authorizer::Authorize(grpc::ServerContextBase& context,
+                                             absl::string_view method) {
+  LR_ASSIGN_OR_RETURN(std::string key,
+                      ExtractApiKey(Header(context, "authorization"),
+                                    Header(context, "x-api-key")));
+  std::string hash = Sha256(key);
+  std::optional<store::KeyLookup> found;
+  LR_RETURN_IF_ERROR(pool_.Run([&](store::Connection& conn) -> absl::Status {
+    LR_ASSIGN_OR_RETURN(found, store::AuthenticateAndCount(conn, hash));
+    return absl::OkStatus();
+  }));
+  // The index lookup is by hash; compare again in constant time so no code
+  // path depends on how much of a guessed key matched.
+  if (!found.has_value() || !ConstantTimeEquals(found->key_hash, hash)) {
+    return Unauthorized("invalid or revoked API key");
+  }
+  RateLimitVerdict verdict = DecideRateLimit(
+      found->rate_limit, found->count, found->window_start_us, found->now_us);
+  if (verdict.limit > 0) {
+    context.AddInitialMetadata("x-ratelimit-limit",
+                               absl::StrCat(verdict.limit));
+    context.AddInitialMetadata("x-ratelimit-remaining",
+                               absl::StrCat(verdict.remaining));
+    context.AddInitialMetadata("x-ratelimit-reset",
+                               absl::StrCat(verdict.reset_unix));
+  }
+  if (!verdict.allowed) {
+    return RateLimited(verdict.retry_after_seconds, verdict.limit);
+  }
+  Caller caller;
+  caller.policy = PolicyFor(method);
+  if (!HasScope(found->scopes, caller.policy.scope())) {
+    return Forbidden(absl::StrCat("this API key lacks the '",
+                                  ScopeName(caller.policy.scope()),
+                                  "' scope required by ", method));
+  }
+  caller.key_id = std::move(found->key_id);
+  caller.account_id = std::move(found->account_id);
+  caller.scopes = std::move(found->scopes);
+  return caller;
+}
+
+}  // namespace leadrelay::auth

@@ -1,0 +1,97 @@
+#include "common/status_util.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace leadrelay {
+namespace {
+
+constexpr absl::string_view kReasonUrl = "leadrelay.dev/reason";
+constexpr absl::string_view kRetryAfterUrl = "leadrelay.dev/retry_after";
+
+absl::Status WithReason(absl::Status status, absl::string_view reason) {
+  status.SetPayload(kReasonUrl, absl::Cord(reason));
+  return status;
+}
+
+}  // namespace
+
+absl::Status InvalidRequest(absl::string_view message) {
+  return WithReason(absl::InvalidArgumentError(message),
+                    kReasonInvalidRequest);
+}
+
+absl::Status Unauthorized(absl::string_view message) {
+  return WithReason(absl::UnauthenticatedError(message), kReasonUnauthorized);
+}
+
+absl::Status Forbidden(absl::string_view message) {
+  return WithReason(absl::PermissionDeniedError(message), kReasonForbidden);
+}
+
+absl::Status InsufficientCredits(int needed, int available) {
+  return WithReason(
+      absl::PermissionDeniedError(absl::StrCat(
+          "insufficient credits: this call costs ", needed,
+          " and the account has ", available, "; top up to continue")),
+      kReasonInsufficientCredits);
+}
+
+absl::Status NotFound(absl::string_view what, absl::string_view id) {
+  return WithReason(
+      absl::NotFoundError(absl::StrCat(what, " '", id, "' not found")),
+      kReasonNotFound);
+}
+
+absl::Status RateLimited(int retry_after_seconds, int limit) {
+  absl::Status status = WithReason(
+      absl::ResourceExhaustedError(absl::StrCat(
+          "rate limit of ", limit, " requests per minute exceeded; retry in ",
+          retry_after_seconds, " s")),
+      kReasonRateLimited);
+  status.SetPayload(kRetryAfterUrl,
+                    absl::Cord(absl::StrCat(retry_after_seconds)));
+  return status;
+}
+
+absl::Status Unavailable(absl::string_view message) {
+  return WithReason(absl::UnavailableError(message), kReasonUnavailable);
+}
+
+absl::Status Internal(absl::string_view message) {
+  return WithReason(absl::InternalError(message), kReasonInternal);
+}
+
+std::string ReasonOf(const absl::Status& status) {
+  if (auto reason = status.GetPayload(kReasonUrl)) return std::string(*reason);
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kOutOfRange:
+      return std::string(kReasonInvalidRequest);
+    case absl::StatusCode::kUnauthenticated:
+      return std::string(kReasonUnauthorized);
+    case absl::StatusCode::kPermissionDenied:
+      return std::string(kReasonForbidden);
+    case absl::StatusCode::kNotFound:
+      return std::string(kReasonNotFound);
+    case absl::StatusCode::kResourceExhausted:
+      return std::string(kReasonRateLimited);
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+      return std::string(kReasonUnavailable);
+    default:
+      return std::string(kReasonInternal);
+  }
+}
+
+std::optional<int> RetryAfterSecondsOf(const absl::Status& status) {
+  auto payload = status.GetPayload(kRetryAfterUrl);
+  int seconds = 0;
+  if (!payload || !absl::SimpleAtoi(std::string(*payload), &seconds)) {
+    return std::nullopt;
+  }
+  return seconds;
+}
+
+}  // namespace leadrelay

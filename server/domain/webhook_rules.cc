@@ -1,0 +1,95 @@
+#include "domain/webhook_rules.h"
+
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_util.h"
+
+namespace leadrelay::domain {
+
+absl::StatusOr<ParsedUrl> ParseHttpUrl(absl::string_view url) {
+  auto bad = [&](absl::string_view why) {
+    return InvalidRequest(absl::StrCat("url is not valid (", why, ")"));
+  };
+  if (url.empty()) return InvalidRequest("url is required");
+  if (url.size() > 2048) return bad("longer than 2048 characters");
+  for (char c : url) {
+    if (static_cast<unsigned char>(c) <= ' ' ||
+        static_cast<unsigned char>(c) >= 0x7f) {
+      return bad("contains spaces or non-ASCII characters");
+    }
+  }
+  size_t sep = url.find("://");
+  if (sep == absl::string_view::npos) return bad("missing scheme");
+  ParsedUrl out;
+  out.scheme = absl::AsciiStrToLower(url.substr(0, sep));
+  if (out.scheme != "http" && out.scheme != "https") {
+    return bad("scheme must be https");
+  }
+  absl::string_view rest = url.substr(sep + 3);
+  size_t path_start = rest.find_first_of("/?#");
+  absl::string_view authority = rest.substr(0, path_start);
+  out.path = path_start == absl::string_view::npos
+                 ? "/"
+                 : std::string(rest.substr(path_start));
+  if (!out.path.empty() && out.path[0] != '/') out.path = "/" + out.path;
+  if (size_t hash = out.path.find('#'); hash != std::string::npos) {
+    out.path.resize(hash);
+  }
+  if (authority.find('@') != absl::string_view::npos) {
+    return bad("credentials in the URL are not allowed");
+  }
+  absl::string_view host = authority;
+  absl::string_view port;
+  if (!host.empty() && host[0] == '[') {
+    size_t close = host.find(']');
+    if (close == absl::string_view::npos) return bad("unclosed IPv6 bracket");
+    port = host.substr(close + 1);
+    host = host.substr(1, close - 1);
+    if (!port.empty()) {
+      if (port[0] != ':') return bad("junk after IPv6 address");
+      port.remove_prefix(1);
+    }
+  } else if (size_t colon = host.rfind(':'); colon != absl::string_view::npos) {
+    port = host.substr(colon + 1);
+    host = host.substr(0, colon);
+  }
+  if (host.empty()) return bad("missing host");
+  if (!port.empty()) {
+    if (!absl::SimpleAtoi(port, &out.port) || out.port < 1 ||
+        out.port > 65535) {
+      return bad("port must be 1-65535");
+    }
+  }
+  out.host = absl::AsciiStrToLower(host);
+  if (out.host.back() == '.') out.host.pop_back();
+  return out;
+}
+
+absl::Status ValidateWebhookUrl(absl::string_view url,
+                                const std::vector<std::string>& allowed) {
+  LR_ASSIGN_OR_RETURN(ParsedUrl parsed, ParseHttpUrl(url));
+  bool allowed_host =
+      std::find(allowed.begin(), allowed.end(), parsed.host) != allowed.end();
+  if (parsed.scheme != "https" && !allowed_host) {
+    return InvalidRequest(
+        absl::StrCat("url must use https; got '", parsed.scheme, "://'"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateWebhookSecret(absl::string_view secret) {
+  if (secret.size() < 16 || secret.size() > 128) {
+    return InvalidRequest("secret must be 16 to 128 characters long");
+  }
+  for (char c : secret) {
+    if (c < '!' || c > '~') {
+      return InvalidRequest("secret must be printable ASCII without spaces");
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace leadrelay::domain

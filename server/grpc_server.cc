@@ -1,0 +1,89 @@
+#include "grpc_server.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
+#include "services/services.h"
+
+namespace leadrelay {
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+class GrpcServer : public RunningServer {
+ public:
+  explicit GrpcServer(const ServiceDeps& deps)
+      : accounts_(deps),
+        keys_(deps),
+        leads_(deps),
+        events_(deps),
+        webhooks_(deps) {}
+
+  absl::Status Start(const GrpcServerOptions& options) {
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+    grpc::ServerBuilder builder;
+    std::shared_ptr<grpc::ServerCredentials> credentials =
+        grpc::InsecureServerCredentials();
+    if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
+      auto cert = ReadFile(options.tls_cert_file);
+      auto key = ReadFile(options.tls_key_file);
+      if (!cert.ok()) return cert.status();
+      if (!key.ok()) return key.status();
+      grpc::SslServerCredentialsOptions ssl;
+      ssl.pem_key_cert_pairs.push_back({*key, *cert});
+      credentials = grpc::SslServerCredentials(ssl);
+    }
+    builder.AddListeningPort(options.address, credentials);
+    builder.RegisterService(&accounts_);
+    builder.RegisterService(&keys_);
+    builder.RegisterService(&leads_);
+    builder.RegisterService(&events_);
+    builder.RegisterService(&webhooks_);
+    builder.SetMaxReceiveMessageSize(4 << 20);
+    server_ = builder.BuildAndStart();
+    if (server_ == nullptr) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot listen on ", options.address));
+    }
+    return absl::OkStatus();
+  }
+
+  void Shutdown(std::chrono::system_clock::time_point deadline) override {
+    server_->GetHealthCheckService()->Shutdown();
+    server_->Shutdown(deadline);
+    server_->Wait();
+  }
+
+ private:
+  AccountServiceImpl accounts_;
+  ApiKeyServiceImpl keys_;
+  LeadServiceImpl leads_;
+  EventServiceImpl events_;
+  WebhookServiceImpl webhooks_;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RunningServer>> StartGrpcServer(
+    const GrpcServerOptions& options, const ServiceDeps& deps) {
+  auto server = std::make_unique<GrpcServer>(deps);
+  absl::Status started = server->Start(options);
+  if (!started.ok()) return started;
+  return std::unique_ptr<RunningServer>(std::move(server));
+}
+
+}  // namespace leadrelay

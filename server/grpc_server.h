@@ -1,0 +1,31 @@
+// Builds and starts the gRPC server: services, health, reflection, TLS.
+#ifndef LEADRELAY_SERVER_GRPC_SERVER_H_
+#define LEADRELAY_SERVER_GRPC_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "services/call.h"
+
+namespace leadrelay {
+
+struct GrpcServerOptions {
+  std::string address;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+};
+
+class RunningServer {
+ public:
+  virtual ~RunningServer() = default;
+  // Stops accepting calls and waits for running ones until `deadline`.
+  virtual void Shutdown(std::chrono::system_clock::time_point deadline) = 0;
+};
+
+absl::StatusOr<std::unique_ptr<RunningServer>> StartGrpcServer(
+    const GrpcServerOptions& options, const ServiceDeps& deps);
+
+}  // namespace leadrelay
+
+#endif  // LEADRELAY_SERVER_GRPC_SERVER_H_

@@ -1,0 +1,128 @@
+// leadrelay-server: the gRPC API over PostgreSQL.
+//
+//   leadrelay-server --database_url=postgresql://... --grpc_address=:50051
+//   leadrelay-server --database_url=... --bootstrap_account=NAME
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
+#include "auth/authorizer.h"
+#include "bootstrap.h"
+#include "common/log.h"
+#include "grpc_server.h"
+#include "store/migrations.h"
+#include "store/pg.h"
+
+ABSL_FLAG(std::string, database_url, "",
+          "PostgreSQL connection URL (or set DATABASE_URL)");
+ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50051",
+          "host:port the gRPC API listens on");
+ABSL_FLAG(std::string, http_address, "",
+          "host:port for the REST gateway (served by the gateway component)");
+ABSL_FLAG(int, db_pool_size, 16, "PostgreSQL connections per process");
+ABSL_FLAG(std::vector<std::string>, allow_webhook_hosts, {},
+          "hosts that may receive webhooks over plain http (development)");
+ABSL_FLAG(absl::Duration, secret_rotation_grace, absl::Hours(24),
+          "how long a rotated webhook secret keeps signing");
+ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain; enables TLS");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key for --tls_cert");
+ABSL_FLAG(std::string, bootstrap_account, "",
+          "create an account with this name and an admin key, print them, "
+          "and exit");
+ABSL_FLAG(std::string, bootstrap_plan, "pro",
+          "plan of --bootstrap_account: free, starter, pro, enterprise, "
+          "internal");
+ABSL_FLAG(int, bootstrap_credits, 1000, "credits of --bootstrap_account");
+
+namespace leadrelay {
+namespace {
+
+int Run() {
+  std::string url = absl::GetFlag(FLAGS_database_url);
+  if (url.empty()) {
+    if (const char* env = std::getenv("DATABASE_URL")) url = env;
+  }
+  if (url.empty()) {
+    std::fprintf(stderr, "--database_url (or DATABASE_URL) is required\n");
+    return 2;
+  }
+  store::PoolOptions pool_options;
+  pool_options.url = url;
+  pool_options.size = absl::GetFlag(FLAGS_db_pool_size);
+  store::Pool pool(pool_options);
+
+  // Start-up waits for the database for a while (it may be starting too).
+  absl::Status migrated;
+  for (int attempt = 0; attempt < 30; ++attempt) {
+    migrated = store::ApplyMigrations(pool);
+    if (migrated.ok() || !store::IsConnectionError(migrated)) break;
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  if (!migrated.ok()) {
+    LogError(absl::StrCat("migrations failed: ", migrated.message()));
+    return 1;
+  }
+
+  if (std::string name = absl::GetFlag(FLAGS_bootstrap_account);
+      !name.empty()) {
+    auto result = BootstrapAccount(pool, name, absl::GetFlag(FLAGS_bootstrap_plan),
+                                   absl::GetFlag(FLAGS_bootstrap_credits));
+    if (!result.ok()) {
+      LogError(absl::StrCat("bootstrap failed: ", result.status().message()));
+      return 1;
+    }
+    std::printf("account_id=%s\napi_key=%s\n", result->account_id.c_str(),
+                result->api_key.c_str());
+    return 0;
+  }
+
+  // SIGTERM / SIGINT are taken by a waiting thread, not a handler.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auth::Authorizer authorizer(pool);
+  ServiceDeps deps{&pool, &authorizer, {}};
+  deps.options.allowed_webhook_hosts = absl::GetFlag(FLAGS_allow_webhook_hosts);
+  deps.options.secret_rotation_grace =
+      absl::GetFlag(FLAGS_secret_rotation_grace);
+
+  GrpcServerOptions server_options;
+  server_options.address = absl::GetFlag(FLAGS_grpc_address);
+  server_options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);
+  server_options.tls_key_file = absl::GetFlag(FLAGS_tls_key);
+  auto server = StartGrpcServer(server_options, deps);
+  if (!server.ok()) {
+    LogError(std::string(server.status().message()));
+    return 1;
+  }
+  LogInfo(absl::StrCat("leadrelay-server listening on ",
+                       server_options.address, " (gRPC)"));
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  LogInfo(absl::StrCat("signal ", signal_number, ": shutting down"));
+  (*server)->Shutdown(std::chrono::system_clock::now() +
+                      std::chrono::seconds(10));
+  LogInfo("stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace leadrelay
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "leadrelay gRPC server. See README.md for the flags in context.");
+  absl::ParseCommandLine(argc, argv);
+  return leadrelay::Run();
+}

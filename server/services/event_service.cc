@@ -1,0 +1,71 @@
+#include "common/status_util.h"
+#include "domain/event_catalogue.h"
+#include "services/services.h"
+#include "store/accounts_repo.h"
+#include "store/events_repo.h"
+
+namespace leadrelay {
+
+using store::Connection;
+
+grpc::Status EventServiceImpl::PublishEvent(grpc::ServerContext* ctx,
+                                            const v1::PublishEventRequest* req,
+                                            v1::PublishEventResponse* resp) {
+  return Serve(
+      deps_, ctx, "leadrelay.v1.EventService.PublishEvent",
+      [&](const auth::Caller& caller) -> absl::Status {
+        v1::Event event;
+        LR_RETURN_IF_ERROR(domain::BuildPublishedEvent(*req, event));
+        return deps_.pool->InTransaction([&](Connection& conn) -> absl::Status {
+          LR_ASSIGN_OR_RETURN(
+              store::AppendedEvent appended,
+              store::AppendEvent(conn, caller.account_id, std::move(event)));
+          LR_RETURN_IF_ERROR(store::DebitCredits(
+              conn, caller.account_id, caller.policy.credit_cost()));
+          *resp->mutable_event() = std::move(appended.event);
+          resp->set_deliveries_queued(appended.deliveries_queued);
+          return absl::OkStatus();
+        });
+      });
+}
+
+grpc::Status EventServiceImpl::ListEvents(grpc::ServerContext* ctx,
+                                          const v1::ListEventsRequest* req,
+                                          v1::ListEventsResponse* resp) {
+  return Serve(
+      deps_, ctx, "leadrelay.v1.EventService.ListEvents",
+      [&](const auth::Caller& caller) -> absl::Status {
+        std::vector<std::string> types(req->types().begin(),
+                                       req->types().end());
+        for (const std::string& t : types) {
+          if (!domain::IsKnownEventType(t)) {
+            return InvalidRequest("unknown event type '" + t + "'");
+          }
+        }
+        if (req->limit() < 0 || req->limit() > 1000) {
+          return InvalidRequest("limit must be between 1 and 1000");
+        }
+        int limit = req->limit() == 0 ? 100 : req->limit();
+        return deps_.pool->Run([&](Connection& conn) -> absl::Status {
+          LR_ASSIGN_OR_RETURN(
+              store::EventPage page,
+              store::ListEvents(conn, caller.account_id, types, req->after(),
+                                limit));
+          for (auto& e : page.events) *resp->add_events() = std::move(e);
+          resp->set_next_cursor(std::move(page.next_cursor));
+          return absl::OkStatus();
+        });
+      });
+}
+
+grpc::Status EventServiceImpl::ListEventTypes(
+    grpc::ServerContext* ctx, const v1::ListEventTypesRequest*,
+    v1::ListEventTypesResponse* resp) {
+  return Serve(deps_, ctx, "leadrelay.v1.EventService.ListEventTypes",
+               [&](const auth::Caller&) {
+                 for (const auto& t : domain::EventTypes()) resp->add_types(t);
+                 return absl::OkStatus();
+               });
+}
+
+}  // namespace leadrelay

@@ -1,0 +1,111 @@
+// gRPC service implementations. Each handler authorizes through Serve(),
+// validates with domain/ rules and talks to store/ repositories.
+#ifndef LEADRELAY_SERVER_SERVICES_SERVICES_H_
+#define LEADRELAY_SERVER_SERVICES_SERVICES_H_
+
+#include "leadrelay/v1/account.grpc.pb.h"
+#include "leadrelay/v1/event.grpc.pb.h"
+#include "leadrelay/v1/lead.grpc.pb.h"
+#include "leadrelay/v1/webhook.grpc.pb.h"
+#include "services/call.h"
+
+namespace leadrelay {
+
+class AccountServiceImpl final : public v1::AccountService::Service {
+ public:
+  explicit AccountServiceImpl(ServiceDeps deps) : deps_(std::move(deps)) {}
+  grpc::Status GetMe(grpc::ServerContext* ctx, const v1::GetMeRequest* req,
+                     v1::GetMeResponse* resp) override;
+  grpc::Status GetCredits(grpc::ServerContext* ctx,
+                          const v1::GetCreditsRequest* req,
+                          v1::GetCreditsResponse* resp) override;
+  grpc::Status GetAccountStats(grpc::ServerContext* ctx,
+                               const v1::GetAccountStatsRequest* req,
+                               v1::AccountStats* resp) override;
+
+ private:
+  ServiceDeps deps_;
+};
+
+class ApiKeyServiceImpl final : public v1::ApiKeyService::Service {
+ public:
+  explicit ApiKeyServiceImpl(ServiceDeps deps) : deps_(std::move(deps)) {}
+  grpc::Status CreateApiKey(grpc::ServerContext* ctx,
+                            const v1::CreateApiKeyRequest* req,
+                            v1::CreateApiKeyResponse* resp) override;
+  grpc::Status ListApiKeys(grpc::ServerContext* ctx,
+                           const v1::ListApiKeysRequest* req,
+                           v1::ListApiKeysResponse* resp) override;
+  grpc::Status RevokeApiKey(grpc::ServerContext* ctx,
+                            const v1::RevokeApiKeyRequest* req,
+                            v1::RevokeApiKeyResponse* resp) override;
+
+ private:
+  ServiceDeps deps_;
+};
+
+class LeadServiceImpl final : public v1::LeadService::Service {
+ public:
+  explicit LeadServiceImpl(ServiceDeps deps) : deps_(std::move(deps)) {}
+  grpc::Status CreateLead(grpc::ServerContext* ctx,
+                          const v1::CreateLeadRequest* req,
+                          v1::Lead* resp) override;
+  grpc::Status ListLeads(grpc::ServerContext* ctx,
+                         const v1::ListLeadsRequest* req,
+                         v1::ListLeadsResponse* resp) override;
+  grpc::Status GetLead(grpc::ServerContext* ctx,
+                       const v1::GetLeadRequest* req, v1::Lead* resp) override;
+  grpc::Status UpdateLead(grpc::ServerContext* ctx,
+                          const v1::UpdateLeadRequest* req,
+                          v1::Lead* resp) override;
+
+ private:
+  ServiceDeps deps_;
+};
+
+class EventServiceImpl final : public v1::EventService::Service {
+ public:
+  explicit EventServiceImpl(ServiceDeps deps) : deps_(std::move(deps)) {}
+  grpc::Status PublishEvent(grpc::ServerContext* ctx,
+                            const v1::PublishEventRequest* req,
+                            v1::PublishEventResponse* resp) override;
+  grpc::Status ListEvents(grpc::ServerContext* ctx,
+                          const v1::ListEventsRequest* req,
+                          v1::ListEventsResponse* resp) override;
+  grpc::Status ListEventTypes(grpc::ServerContext* ctx,
+                              const v1::ListEventTypesRequest* req,
+                              v1::ListEventTypesResponse* resp) override;
+
+ private:
+  ServiceDeps deps_;
+};
+
+class WebhookServiceImpl final : public v1::WebhookService::Service {
+ public:
+  explicit WebhookServiceImpl(ServiceDeps deps) : deps_(std::move(deps)) {}
+  grpc::Status CreateWebhook(grpc::ServerContext* ctx,
+                             const v1::CreateWebhookRequest* req,
+                             v1::CreateWebhookResponse* resp) override;
+  grpc::Status ListWebhooks(grpc::ServerContext* ctx,
+                            const v1::ListWebhooksRequest* req,
+                            v1::ListWebhooksResponse* resp) override;
+  grpc::Status GetWebhook(grpc::ServerContext* ctx,
+                          const v1::GetWebhookRequest* req,
+                          v1::Webhook* resp) override;
+  grpc::Status UpdateWebhook(grpc::ServerContext* ctx,
+                             const v1::UpdateWebhookRequest* req,
+                             v1::Webhook* resp) override;
+  grpc::Status DeleteWebhook(grpc::ServerContext* ctx,
+                             const v1::DeleteWebhookRequest* req,
+                             v1::DeleteWebhookResponse* resp) override;
+  grpc::Status RotateWebhookSecret(
+      grpc::ServerContext* ctx, const v1::RotateWebhookSecretRequest* req,
+      v1::RotateWebhookSecretResponse* resp) override;
+
+ private:
+  ServiceDeps deps_;
+};
+
+}  // namespace leadrelay
+
+#endif  // LEADRELAY_SERVER_SERVICES_SERVICES_H_

@@ -1,0 +1,129 @@
+#include "store/api_keys_repo.h"
+
+#include "common/random_ids.h"
+#include "common/status_util.h"
+#include "store/proto_time.h"
+
+namespace leadrelay::store {
+namespace {
+
+constexpr char kKeyColumns[] =
+    "id, name, prefix, scopes, lr_us(created_at), lr_us(last_used_at), "
+    "lr_us(revoked_at)";
+
+v1::ApiKey KeyFrom(const Result& r, int row) {
+  v1::ApiKey k;
+  k.set_id(r.String(row, 0));
+  k.set_name(r.String(row, 1));
+  k.set_prefix(r.String(row, 2));
+  for (auto& s : r.TextArray(row, 3)) k.add_scopes(s);
+  SetTimestamp(r.Time(row, 4), k.mutable_created_at());
+  if (!r.IsNull(row, 5)) SetTimestamp(r.Time(row, 5), k.mutable_last_used_at());
+  if (!r.IsNull(row, 6)) SetTimestamp(r.Time(row, 6), k.mutable_revoked_at());
+  return k;
+}
+
+}  // namespace
+
+absl::StatusOr<CreatedApiKey> CreateApiKey(
+    Connection& conn, const std::string& account_id, const std::string& name,
+    const std::vector<std::string>& scopes) {
+  CreatedApiKey out;
+  out.secret = NewApiKey();
+  std::string id = NewId("key_");
+  LR_ASSIGN_OR_RETURN(
+      Result r,
+      conn.Exec(std::string("INSERT INTO api_keys (id, account_id, name, "
+                            "prefix, key_hash, scopes) VALUES "
+                            "($1, $2, $3, $4, $5, $6) RETURNING ") +
+                    kKeyColumns,
+                {id, account_id, name, out.secret.substr(0, 10),
+                 Param::Bytes(Sha256(out.secret)), Param::TextArray(scopes)}));
+  out.api_key = KeyFrom(r, 0);
+  return out;
+}
+
+absl::StatusOr<std::vector<v1::ApiKey>> ListApiKeys(
+    Connection& conn, const std::string& account_id) {
+  LR_ASSIGN_OR_RETURN(
+      Result r, conn.Exec(std::string("SELECT ") + kKeyColumns +
+                              " FROM api_keys WHERE account_id = $1"
+                              " ORDER BY created_at, id",
+                          {account_id}));
+  std::vector<v1::ApiKey> keys;
+  for (int i = 0; i < r.rows(); ++i) keys.push_back(KeyFrom(r, i));
+  return keys;
+}
+
+absl::StatusOr<v1::ApiKey> GetApiKey(Connection& conn,
+                                     const std::string& account_id,
+                                     const std::string& key_id) {
+  LR_ASSIGN_OR_RETURN(
+      Result r, conn.Exec(std::string("SELECT ") + kKeyColumns +
+                              " FROM api_keys WHERE account_id = $1 AND id = $2",
+                          {account_id, key_id}));
+  if (r.rows() == 0) return NotFound("api key", key_id);
+  return KeyFrom(r, 0);
+}
+
+absl::StatusOr<v1::ApiKey> RevokeApiKey(Connection& conn,
+                                        const std::string& account_id,
+                                        const std::string& key_id) {
+  LR_ASSIGN_OR_RETURN(
+      Result r,
+      conn.Exec(std::string("UPDATE api_keys SET revoked_at = "
+                            "coalesce(revoked_at, now()) WHERE account_id = $1"
+                            " AND id = $2 RETURNING ") +
+                    kKeyColumns,
+                {account_id, key_id}));
+  if (r.rows() == 0) return NotFound("api key", key_id);
+  return KeyFrom(r, 0);
+}
+
+absl::StatusOr<std::optional<KeyLookup>> AuthenticateAndCount(
+    Connection& conn, const std::string& key_hash) {
+  // One statement: find the key, bump its window (a new window opens when the
+  // old one is 60 s old), and touch last_used_at at most once a minute.
+  LR_ASSIGN_OR_RETURN(Result r, conn.Exec(R"sql(
+      WITH k AS (
+        SELECT k.id, k.account_id, k.scopes, k.key_hash,
+               p.rate_limit_per_minute AS lim
+        FROM api_keys k
+        JOIN accounts a ON a.id = k.account_id
+        JOIN plans p ON p.name = a.plan
+        WHERE k.key_hash = $1 AND k.revoked_at IS NULL),
+      rl AS (
+        INSERT INTO rate_limits AS r (key_id, window_start, count)
+        SELECT id, clock_timestamp(), 1 FROM k WHERE lim > 0
+        ON CONFLICT (key_id) DO UPDATE SET
+          window_start = CASE
+            WHEN r.window_start <= clock_timestamp() - interval '60 seconds'
+            THEN clock_timestamp() ELSE r.window_start END,
+          count = CASE
+            WHEN r.window_start <= clock_timestamp() - interval '60 seconds'
+            THEN 1 ELSE r.count + 1 END
+        RETURNING count, lr_us(window_start) AS ws),
+      touch AS (
+        UPDATE api_keys SET last_used_at = now()
+        WHERE id IN (SELECT id FROM k)
+          AND (last_used_at IS NULL
+               OR last_used_at < now() - interval '1 minute'))
+      SELECT k.id, k.account_id, k.scopes, k.key_hash, k.lim,
+             coalesce(rl.count, 0), coalesce(rl.ws, 0),
+             lr_us(clock_timestamp())
+      FROM k LEFT JOIN rl ON true)sql",
+                                          {Param::Bytes(key_hash)}));
+  if (r.rows() == 0) return std::optional<KeyLookup>();
+  KeyLookup k;
+  k.key_id = r.String(0, 0);
+  k.account_id = r.String(0, 1);
+  k.scopes = r.TextArray(0, 2);
+  k.key_hash = r.Bytes(0, 3);
+  k.rate_limit = static_cast<int>(r.Int(0, 4));
+  k.count = r.Int(0, 5);
+  k.window_start_us = r.Int(0, 6);
+  k.now_us = r.Int(0, 7);
+  return std::optional<KeyLookup>(std::move(k));
+}
+
+}  // namespace leadrelay::store

@@ -1,0 +1,258 @@
+#include "store/pg.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/log.h"
+#include "common/status_util.h"
+
+namespace leadrelay::store {
+
+Param Param::Bytes(std::string bytes) {
+  Param p{absl::string_view()};
+  p.value = std::move(bytes);
+  p.binary = true;
+  return p;
+}
+
+Param Param::Null() {
+  Param p{absl::string_view()};
+  p.is_null = true;
+  return p;
+}
+
+Param Param::TextArray(const std::vector<std::string>& items) {
+  // Items are validated identifiers (event types, scopes); quote anyway.
+  std::string out = "{";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return Param(out);
+}
+
+bool Result::IsNull(int row, int col) const {
+  return PQgetisnull(result_.get(), row, col) != 0;
+}
+
+absl::string_view Result::Text(int row, int col) const {
+  return absl::string_view(PQgetvalue(result_.get(), row, col),
+                           PQgetlength(result_.get(), row, col));
+}
+
+std::string Result::String(int row, int col) const {
+  return std::string(Text(row, col));
+}
+
+int64_t Result::Int(int row, int col) const {
+  int64_t v = 0;
+  if (!absl::SimpleAtoi(Text(row, col), &v)) return 0;
+  return v;
+}
+
+bool Result::Bool(int row, int col) const { return Text(row, col) == "t"; }
+
+std::string Result::Bytes(int row, int col) const {
+  size_t length = 0;
+  unsigned char* raw = PQunescapeBytea(
+      reinterpret_cast<const unsigned char*>(PQgetvalue(result_.get(), row, col)),
+      &length);
+  if (raw == nullptr) return "";
+  std::string out(reinterpret_cast<char*>(raw), length);
+  PQfreemem(raw);
+  return out;
+}
+
+std::vector<std::string> Result::TextArray(int row, int col) const {
+  // Arrays we store hold plain identifiers: {a,b,"c d"}.
+  absl::string_view text = Text(row, col);
+  std::vector<std::string> out;
+  if (text.size() < 2) return out;
+  text = text.substr(1, text.size() - 2);
+  if (text.empty()) return out;
+  for (absl::string_view item : absl::StrSplit(text, ',')) {
+    if (item.size() >= 2 && item.front() == '"') {
+      item = item.substr(1, item.size() - 2);
+    }
+    out.emplace_back(item);
+  }
+  return out;
+}
+
+absl::Time Result::Time(int row, int col) const {
+  if (IsNull(row, col)) return absl::InfinitePast();
+  return absl::FromUnixMicros(Int(row, col));
+}
+
+absl::StatusOr<Result> Connection::Exec(absl::string_view sql,
+                                        const std::vector<Param>& params) {
+  std::vector<const char*> values(params.size());
+  std::vector<int> lengths(params.size());
+  std::vector<int> formats(params.size());
+  for (size_t i = 0; i < params.size(); ++i) {
+    values[i] = params[i].is_null ? nullptr : params[i].value.data();
+    lengths[i] = static_cast<int>(params[i].value.size());
+    formats[i] = params[i].binary ? 1 : 0;
+  }
+  std::string query(sql);
+  PGresult* result = PQexecParams(conn_, query.c_str(),
+                                  static_cast<int>(params.size()), nullptr,
+                                  values.data(), lengths.data(),
+                                  formats.data(), 0);
+  ExecStatusType st = PQresultStatus(result);
+  if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return Result(result);
+  absl::Status error = ErrorFrom(result, sql);
+  PQclear(result);
+  return error;
+}
+
+absl::Status Connection::ExecScript(absl::string_view sql) {
+  std::string script(sql);
+  PGresult* result = PQexec(conn_, script.c_str());
+  ExecStatusType st = PQresultStatus(result);
+  absl::Status status = (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+                            ? absl::OkStatus()
+                            : ErrorFrom(result, "migration script");
+  PQclear(result);
+  return status;
+}
+
+absl::Status Connection::ErrorFrom(PGresult* result, absl::string_view sql) {
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    broken_ = true;
+    return Unavailable("the database is unavailable; retry shortly");
+  }
+  const char* sqlstate =
+      result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  std::string state = sqlstate ? sqlstate : "";
+  // Class 08: connection exception; 57P0x: server shutting down.
+  if (state.rfind("08", 0) == 0 || state.rfind("57P", 0) == 0) {
+    broken_ = true;
+    return Unavailable("the database is unavailable; retry shortly");
+  }
+  std::string message = result ? PQresultErrorMessage(result) : "no result";
+  while (!message.empty() && message.back() == '\n') message.pop_back();
+  absl::Status status = Internal(
+      absl::StrCat("database error ", state, ": ", message, " [",
+                   sql.substr(0, 120), "]"));
+  // Serialization failures and deadlocks are safe to retry.
+  if (state == "40001" || state == "40P01") {
+    status = absl::AbortedError(status.message());
+  }
+  return status;
+}
+
+class Pool::Lease {
+ public:
+  Lease(Pool* pool, PGconn* conn) : pool_(pool), conn_(conn) {}
+  ~Lease() { pool_->Release(conn_.raw(), conn_.broken()); }
+  Connection& conn() { return conn_; }
+
+ private:
+  Pool* pool_;
+  Connection conn_;
+};
+
+Pool::Pool(PoolOptions options) : options_(std::move(options)) {}
+
+Pool::~Pool() {
+  absl::MutexLock lock(&mu_);
+  for (PGconn* c : idle_) PQfinish(c);
+}
+
+absl::StatusOr<PGconn*> Pool::Connect() {
+  std::string timeout = absl::StrCat(
+      std::max<int64_t>(1, absl::ToInt64Seconds(options_.connect_timeout)));
+  const char* keys[] = {"dbname", "connect_timeout", "application_name",
+                        "options", nullptr};
+  const char* values[] = {options_.url.c_str(), timeout.c_str(),
+                          "leadrelay-server", "-c TimeZone=UTC", nullptr};
+  PGconn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::string why = PQerrorMessage(conn);
+    while (!why.empty() && why.back() == '\n') why.pop_back();
+    PQfinish(conn);
+    LogWarning(absl::StrCat("database connection failed: ", why));
+    return Unavailable("the database is unavailable; retry shortly");
+  }
+  return conn;
+}
+
+absl::StatusOr<PGconn*> Pool::Acquire() {
+  {
+    absl::MutexLock lock(&mu_);
+    auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return !idle_.empty() || open_ < options_.size;
+    };
+    if (!mu_.AwaitWithTimeout(absl::Condition(&ready),
+                              options_.checkout_timeout)) {
+      return Unavailable("all database connections are busy; retry shortly");
+    }
+    if (!idle_.empty()) {
+      PGconn* conn = idle_.back();
+      idle_.pop_back();
+      if (PQstatus(conn) == CONNECTION_OK) return conn;
+      PQfinish(conn);
+      --open_;
+    }
+    ++open_;  // reserve a slot while connecting outside the lock
+  }
+  absl::StatusOr<PGconn*> conn = Connect();
+  if (!conn.ok()) {
+    absl::MutexLock lock(&mu_);
+    --open_;
+  }
+  return conn;
+}
+
+void Pool::Release(PGconn* conn, bool broken) {
+  if (broken || PQstatus(conn) != CONNECTION_OK ||
+      PQtransactionStatus(conn) != PQTRANS_IDLE) {
+    PQfinish(conn);
+    absl::MutexLock lock(&mu_);
+    --open_;
+    return;
+  }
+  absl::MutexLock lock(&mu_);
+  idle_.push_back(conn);
+}
+
+absl::Status Pool::Run(const std::function<absl::Status(Connection&)>& fn) {
+  LR_ASSIGN_OR_RETURN(PGconn * raw, Acquire());
+  Lease lease(this, raw);
+  return fn(lease.conn());
+}
+
+absl::Status Pool::InTransaction(
+    const std::function<absl::Status(Connection&)>& fn) {
+  LR_ASSIGN_OR_RETURN(PGconn * raw, Acquire());
+  Lease lease(this, raw);
+  Connection& conn = lease.conn();
+  LR_RETURN_IF_ERROR(conn.Exec("BEGIN").status());
+  absl::Status status = fn(conn);
+  if (status.ok()) {
+    status = conn.Exec("COMMIT").status();
+    if (status.ok()) return status;
+  }
+  if (!conn.broken()) {
+    // A failed ROLLBACK leaves the connection in a transaction; Release then
+    // closes it instead of reusing it.
+    (void)conn.Exec("ROLLBACK");
+  }
+  return status;
+}
+
+bool IsConnectionError(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kUnavailable;
+}
+
+}  // namespace leadrelay::store

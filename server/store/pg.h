@@ -1,0 +1,121 @@
+// A small libpq layer: parameters, results, a connection pool and
+// transactions. Connection failures surface as UNAVAILABLE; everything else
+// as INTERNAL with the SQL error logged, never returned to clients.
+#ifndef LEADRELAY_SERVER_STORE_PG_H_
+#define LEADRELAY_SERVER_STORE_PG_H_
+
+#include <libpq-fe.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace leadrelay::store {
+
+// One query parameter, text unless `binary` (used for bytea).
+struct Param {
+  std::string value;
+  bool is_null = false;
+  bool binary = false;
+
+  Param(absl::string_view v) : value(v) {}  // NOLINT: implicit by design
+  Param(const std::string& v) : value(v) {}  // NOLINT
+  Param(const char* v) : value(v) {}         // NOLINT
+  Param(int v) : value(std::to_string(v)) {}      // NOLINT
+  Param(int64_t v) : value(std::to_string(v)) {}  // NOLINT
+  Param(bool v) : value(v ? "t" : "f") {}         // NOLINT
+
+  static Param Bytes(std::string bytes);
+  static Param Null();
+  // "{a,b}" text array literal for text[] parameters.
+  static Param TextArray(const std::vector<std::string>& items);
+};
+
+// An owned PGresult with typed accessors (text format).
+class Result {
+ public:
+  explicit Result(PGresult* result) : result_(result, &PQclear) {}
+
+  int rows() const { return PQntuples(result_.get()); }
+  bool IsNull(int row, int col) const;
+  absl::string_view Text(int row, int col) const;
+  std::string String(int row, int col) const;
+  int64_t Int(int row, int col) const;
+  bool Bool(int row, int col) const;
+  std::string Bytes(int row, int col) const;
+  std::vector<std::string> TextArray(int row, int col) const;
+  // A column selected as lr_us(timestamptz); InfinitePast when NULL.
+  absl::Time Time(int row, int col) const;
+
+ private:
+  std::unique_ptr<PGresult, void (*)(PGresult*)> result_;
+};
+
+// A checked-out connection. Not thread-safe; returned to the pool on
+// destruction.
+class Connection {
+ public:
+  explicit Connection(PGconn* conn) : conn_(conn) {}
+
+  absl::StatusOr<Result> Exec(absl::string_view sql,
+                              const std::vector<Param>& params = {});
+  // Runs several statements without parameters (migrations).
+  absl::Status ExecScript(absl::string_view sql);
+
+  bool broken() const { return broken_; }
+  PGconn* raw() { return conn_; }
+
+ private:
+  absl::Status ErrorFrom(PGresult* result, absl::string_view sql);
+
+  PGconn* conn_;
+  bool broken_ = false;
+};
+
+struct PoolOptions {
+  std::string url;
+  int size = 16;
+  absl::Duration checkout_timeout = absl::Seconds(5);
+  absl::Duration connect_timeout = absl::Seconds(3);
+};
+
+class Pool {
+ public:
+  explicit Pool(PoolOptions options);
+  ~Pool();
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  // Runs `fn` on a pooled connection outside any transaction.
+  absl::Status Run(const std::function<absl::Status(Connection&)>& fn);
+  // Runs `fn` inside BEGIN/COMMIT; any error rolls the whole thing back.
+  absl::Status InTransaction(const std::function<absl::Status(Connection&)>& fn);
+
+  const PoolOptions& options() const { return options_; }
+
+ private:
+  class Lease;
+  absl::StatusOr<PGconn*> Acquire();
+  void Release(PGconn* conn, bool broken);
+  absl::StatusOr<PGconn*> Connect();
+
+  PoolOptions options_;
+  absl::Mutex mu_;
+  std::vector<PGconn*> idle_ ABSL_GUARDED_BY(mu_);
+  int open_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// True when `status` came from a lost or refused database connection.
+bool IsConnectionError(const absl::Status& status);
+
+}  // namespace leadrelay::store
+
+#endif  // LEADRELAY_SERVER_STORE_PG_H_

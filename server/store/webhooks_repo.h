@@ -1,0 +1,52 @@
+// Webhook endpoints of one account. The signing secret is stored (it is
+// needed to sign) but never read back through the API after creation.
+#ifndef LEADRELAY_SERVER_STORE_WEBHOOKS_REPO_H_
+#define LEADRELAY_SERVER_STORE_WEBHOOKS_REPO_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "leadrelay/v1/webhook.pb.h"
+#include "store/pg.h"
+
+namespace leadrelay::store {
+
+// Locks the account row and counts its webhooks, so concurrent creations
+// cannot pass the per-account limit together.
+absl::StatusOr<int> CountWebhooksLocked(Connection& conn,
+                                        const std::string& account_id);
+absl::StatusOr<v1::Webhook> InsertWebhook(Connection& conn,
+                                          const std::string& account_id,
+                                          const v1::CreateWebhookRequest& req,
+                                          const std::string& secret);
+absl::StatusOr<std::vector<v1::Webhook>> ListWebhooks(
+    Connection& conn, const std::string& account_id);
+absl::StatusOr<v1::Webhook> GetWebhook(Connection& conn,
+                                       const std::string& account_id,
+                                       const std::string& id);
+
+struct WebhookChange {
+  std::optional<std::string> name;
+  std::optional<std::string> url;
+  std::optional<std::vector<std::string>> events;
+  std::optional<bool> enabled;
+};
+absl::StatusOr<v1::Webhook> UpdateWebhook(Connection& conn,
+                                          const std::string& account_id,
+                                          const std::string& id,
+                                          const WebhookChange& change);
+absl::Status DeleteWebhook(Connection& conn, const std::string& account_id,
+                           const std::string& id);
+// The old secret keeps signing alongside the new one for `grace`.
+absl::StatusOr<v1::Webhook> RotateWebhookSecret(Connection& conn,
+                                                const std::string& account_id,
+                                                const std::string& id,
+                                                const std::string& secret,
+                                                absl::Duration grace);
+
+}  // namespace leadrelay::store
+
+#endif  // LEADRELAY_SERVER_STORE_WEBHOOKS_REPO_H_
