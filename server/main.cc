@@ -15,9 +15,12 @@
 #include "absl/time/time.h"
 #include "auth/authorizer.h"
 #include "bootstrap.h"
+#include "delivery/dispatcher.h"
 #include "common/log.h"
 #include "grpc_server.h"
+#include "store/events_repo.h"
 #include "store/migrations.h"
+#include "store/notification_listener.h"
 #include "store/pg.h"
 
 ABSL_FLAG(std::string, database_url, "",
@@ -40,6 +43,26 @@ ABSL_FLAG(std::string, bootstrap_plan, "pro",
           "plan of --bootstrap_account: free, starter, pro, enterprise, "
           "internal");
 ABSL_FLAG(int, bootstrap_credits, 1000, "credits of --bootstrap_account");
+
+ABSL_FLAG(bool, dispatch_webhooks, true,
+          "run the webhook dispatcher in this process");
+ABSL_FLAG(absl::Duration, webhook_timeout, absl::Seconds(10),
+          "total time allowed for one webhook request");
+ABSL_FLAG(std::string, retry_schedule, "1m,5m,30m,2h,12h",
+          "delays before each retry of a failed delivery");
+ABSL_FLAG(double, retry_jitter, 0.2, "relative jitter of retry delays");
+ABSL_FLAG(absl::Duration, dispatcher_poll_interval, absl::Seconds(2),
+          "safety-net poll for due deliveries (NOTIFY wakes at once)");
+ABSL_FLAG(absl::Duration, disable_failing_endpoints_after, absl::Hours(120),
+          "disable an endpoint that has failed without a break this long");
+ABSL_FLAG(int, max_deliveries_in_flight, 512,
+          "webhook requests in flight per process");
+ABSL_FLAG(int, max_in_flight_per_endpoint, 16,
+          "webhook requests in flight per endpoint per process");
+ABSL_FLAG(absl::Duration, attempt_body_retention, absl::Hours(24 * 7),
+          "keep response bodies of attempts this long");
+ABSL_FLAG(absl::Duration, delivery_retention, absl::Hours(24 * 30),
+          "keep finished deliveries and their attempts this long");
 
 namespace leadrelay {
 namespace {
@@ -90,8 +113,43 @@ int Run() {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  std::unique_ptr<delivery::Dispatcher> dispatcher;
+  if (absl::GetFlag(FLAGS_dispatch_webhooks)) {
+    delivery::DispatcherOptions d;
+    auto schedule = delivery::ParseSchedule(absl::GetFlag(FLAGS_retry_schedule));
+    if (!schedule.has_value()) {
+      std::fprintf(stderr, "--retry_schedule: expected e.g. 1m,5m,30m\n");
+      return 2;
+    }
+    d.retry.schedule = *schedule;
+    d.retry.jitter = absl::GetFlag(FLAGS_retry_jitter);
+    d.http.timeout = absl::GetFlag(FLAGS_webhook_timeout);
+    d.http.max_in_flight_per_endpoint =
+        absl::GetFlag(FLAGS_max_in_flight_per_endpoint);
+    d.max_in_flight = absl::GetFlag(FLAGS_max_deliveries_in_flight);
+    d.poll_interval = absl::GetFlag(FLAGS_dispatcher_poll_interval);
+    d.disable_after = absl::GetFlag(FLAGS_disable_failing_endpoints_after);
+    d.attempt_body_retention = absl::GetFlag(FLAGS_attempt_body_retention);
+    d.delivery_retention = absl::GetFlag(FLAGS_delivery_retention);
+    d.allowed_hosts = absl::GetFlag(FLAGS_allow_webhook_hosts);
+    dispatcher = std::make_unique<delivery::Dispatcher>(pool, d);
+  }
+
   auth::Authorizer authorizer(pool);
-  ServiceDeps deps{&pool, &authorizer, {}};
+  store::NotificationListener listener(
+      url, {store::kEventsChannel, store::kDeliveriesChannel,
+            store::kKeysChannel});
+  listener.AddHandler([&](const store::Notification& n) {
+    if (n.channel.empty() || n.channel == store::kKeysChannel) {
+      authorizer.Invalidate(n.payload);
+    }
+    if (dispatcher != nullptr && n.channel != store::kKeysChannel) {
+      dispatcher->Wake();
+    }
+  });
+  listener.Start();
+  if (dispatcher != nullptr) dispatcher->Start();
+  ServiceDeps deps{&pool, &authorizer, {}, dispatcher.get()};
   deps.options.allowed_webhook_hosts = absl::GetFlag(FLAGS_allow_webhook_hosts);
   deps.options.secret_rotation_grace =
       absl::GetFlag(FLAGS_secret_rotation_grace);
@@ -113,6 +171,8 @@ int Run() {
   LogInfo(absl::StrCat("signal ", signal_number, ": shutting down"));
   (*server)->Shutdown(std::chrono::system_clock::now() +
                       std::chrono::seconds(10));
+  if (dispatcher != nullptr) dispatcher->Stop();
+  listener.Stop();
   LogInfo("stopped");
   return 0;
 }

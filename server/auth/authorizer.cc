@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "auth/access_rules.h"
 #include "common/random_ids.h"
 #include "common/status_util.h"
@@ -27,6 +28,28 @@ absl::StatusOr<Caller> Authorizer::Authorize(grpc::ServerContextBase& context,
                       ExtractApiKey(Header(context, "authorization"),
                                     Header(context, "x-api-key")));
   std::string hash = Sha256(key);
+  v1::MethodPolicy policy = PolicyFor(method);
+  auto admit = [&](std::string key_id, std::string account_id,
+                   std::vector<std::string> scopes) -> absl::StatusOr<Caller> {
+    if (!HasScope(scopes, policy.scope())) {
+      return Forbidden(absl::StrCat("this API key lacks the '",
+                                    ScopeName(policy.scope()),
+                                    "' scope required by ", method));
+    }
+    return Caller{std::move(key_id), std::move(account_id), std::move(scopes),
+                  policy};
+  };
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = cache_.find(hash);
+    if (it != cache_.end()) {
+      if (it->second.expires > absl::Now()) {
+        return admit(it->second.key_id, it->second.account_id,
+                     it->second.scopes);
+      }
+      cache_.erase(it);
+    }
+  }
   std::optional<store::KeyLookup> found;
   LR_RETURN_IF_ERROR(pool_.Run([&](store::Connection& conn) -> absl::Status {
     LR_ASSIGN_OR_RETURN(found, store::AuthenticateAndCount(conn, hash));
@@ -50,17 +73,25 @@ absl::StatusOr<Caller> Authorizer::Authorize(grpc::ServerContextBase& context,
   if (!verdict.allowed) {
     return RateLimited(verdict.retry_after_seconds, verdict.limit);
   }
-  Caller caller;
-  caller.policy = PolicyFor(method);
-  if (!HasScope(found->scopes, caller.policy.scope())) {
-    return Forbidden(absl::StrCat("this API key lacks the '",
-                                  ScopeName(caller.policy.scope()),
-                                  "' scope required by ", method));
+  if (found->rate_limit <= 0) {
+    absl::MutexLock lock(&mu_);
+    if (cache_.size() > 100000) cache_.clear();  // bound memory
+    cache_[hash] = {found->key_id, found->account_id, found->scopes,
+                    absl::Now() + cache_ttl_};
   }
-  caller.key_id = std::move(found->key_id);
-  caller.account_id = std::move(found->account_id);
-  caller.scopes = std::move(found->scopes);
-  return caller;
+  return admit(std::move(found->key_id), std::move(found->account_id),
+               std::move(found->scopes));
+}
+
+void Authorizer::Invalidate(const std::string& key_id) {
+  absl::MutexLock lock(&mu_);
+  if (key_id.empty()) {
+    cache_.clear();
+    return;
+  }
+  absl::erase_if(cache_, [&](const auto& entry) {
+    return entry.second.key_id == key_id;
+  });
 }
 
 }  // namespace leadrelay::auth

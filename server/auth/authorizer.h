@@ -6,7 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "absl/strings/string_view.h"
 #include "grpcpp/server_context.h"
 #include "leadrelay/v1/options.pb.h"
@@ -21,16 +24,34 @@ struct Caller {
   v1::MethodPolicy policy;
 };
 
+// Keys of unlimited plans are cached for `cache_ttl` (they need no counter
+// in the database); a revocation evicts them at once in this process and,
+// through NOTIFY, in every other one.
 class Authorizer {
  public:
-  explicit Authorizer(store::Pool& pool) : pool_(pool) {}
+  explicit Authorizer(store::Pool& pool,
+                      absl::Duration cache_ttl = absl::Seconds(30))
+      : pool_(pool), cache_ttl_(cache_ttl) {}
 
   // `method` is the full proto name, e.g. "leadrelay.v1.LeadService.GetLead".
   absl::StatusOr<Caller> Authorize(grpc::ServerContextBase& context,
                                    absl::string_view method);
 
+  // A key was revoked (its id), or anything may have changed ("").
+  void Invalidate(const std::string& key_id);
+
  private:
+  struct CachedKey {
+    std::string key_id;
+    std::string account_id;
+    std::vector<std::string> scopes;
+    absl::Time expires;
+  };
+
   store::Pool& pool_;
+  absl::Duration cache_ttl_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, CachedKey> cache_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace leadrelay::auth

@@ -3,9 +3,11 @@
 #include <algorithm>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_util.h"
+#include "domain/address_policy.h"
 
 namespace leadrelay::domain {
 
@@ -73,9 +75,19 @@ absl::Status ValidateWebhookUrl(absl::string_view url,
   LR_ASSIGN_OR_RETURN(ParsedUrl parsed, ParseHttpUrl(url));
   bool allowed_host =
       std::find(allowed.begin(), allowed.end(), parsed.host) != allowed.end();
-  if (parsed.scheme != "https" && !allowed_host) {
+  if (allowed_host) return absl::OkStatus();
+  if (parsed.scheme != "https") {
     return InvalidRequest(
         absl::StrCat("url must use https; got '", parsed.scheme, "://'"));
+  }
+  // Names are checked again on the address actually connected to.
+  if (parsed.host == "localhost" || absl::EndsWith(parsed.host, ".localhost")) {
+    return InvalidRequest("url must not point at localhost");
+  }
+  if (auto range = ForbiddenLiteral(parsed.host)) {
+    return InvalidRequest(absl::StrCat(
+        "url must point at a public address; ", parsed.host, " is in the ",
+        *range, " range"));
   }
   return absl::OkStatus();
 }

@@ -105,6 +105,7 @@ grpc::Status ApiKeyServiceImpl::RevokeApiKey(
                        *resp->mutable_api_key(),
                        store::RevokeApiKey(conn, caller.account_id,
                                            req->id()));
+                   deps_.authorizer->Invalidate(req->id());
                    return absl::OkStatus();
                  });
                });

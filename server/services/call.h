@@ -10,6 +10,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "auth/authorizer.h"
+#include "delivery/dispatcher.h"
 #include "grpcpp/server_context.h"
 #include "services/grpc_status.h"
 #include "store/pg.h"
@@ -26,6 +27,8 @@ struct ServiceDeps {
   store::Pool* pool;
   auth::Authorizer* authorizer;
   ServiceOptions options;
+  // Sends test deliveries; null when this process runs no dispatcher.
+  delivery::Dispatcher* dispatcher = nullptr;
 };
 
 template <typename Body>

@@ -101,6 +101,21 @@ class WebhookServiceImpl final : public v1::WebhookService::Service {
   grpc::Status RotateWebhookSecret(
       grpc::ServerContext* ctx, const v1::RotateWebhookSecretRequest* req,
       v1::RotateWebhookSecretResponse* resp) override;
+  grpc::Status ListDeliveries(grpc::ServerContext* ctx,
+                              const v1::ListDeliveriesRequest* req,
+                              v1::ListDeliveriesResponse* resp) override;
+  grpc::Status GetDelivery(grpc::ServerContext* ctx,
+                           const v1::GetDeliveryRequest* req,
+                           v1::Delivery* resp) override;
+  grpc::Status Redeliver(grpc::ServerContext* ctx,
+                         const v1::RedeliverRequest* req,
+                         v1::Delivery* resp) override;
+  grpc::Status RecoverDeliveries(grpc::ServerContext* ctx,
+                                 const v1::RecoverDeliveriesRequest* req,
+                                 v1::RecoverDeliveriesResponse* resp) override;
+  grpc::Status TestWebhook(grpc::ServerContext* ctx,
+                           const v1::TestWebhookRequest* req,
+                           v1::TestWebhookResponse* resp) override;
 
  private:
   ServiceDeps deps_;

@@ -8,8 +8,12 @@
 namespace leadrelay::store {
 namespace {
 
+// Buckets an account's credits are spread over (see 0004_credit_buckets).
+constexpr int kCreditBuckets = 16;
+
 constexpr char kAccountColumns[] =
-    "a.id, a.name, a.plan, a.credits, p.rate_limit_per_minute, "
+    "a.id, a.name, a.plan, (SELECT coalesce(sum(credits), 0) FROM "
+    "credit_buckets c WHERE c.account_id = a.id), p.rate_limit_per_minute, "
     "p.monthly_quota, lr_us(a.plan_renews_at), lr_us(a.created_at)";
 
 v1::Account AccountFrom(const Result& r, int row) {
@@ -34,12 +38,13 @@ absl::StatusOr<v1::Account> CreateAccount(Connection& conn,
   std::string id = NewId("acct_");
   LR_ASSIGN_OR_RETURN(
       Result r,
-      conn.Exec("INSERT INTO accounts (id, name, plan, credits, plan_renews_at)"
-                " SELECT $1, $2, name, $4,"
+      conn.Exec("INSERT INTO accounts (id, name, plan, plan_renews_at)"
+                " SELECT $1, $2, name,"
                 "  date_trunc('month', now()) + interval '1 month'"
                 " FROM plans WHERE name = $3 RETURNING id",
-                {id, name, plan, credits}));
+                {id, name, plan}));
   if (r.rows() == 0) return InvalidRequest("unknown plan '" + plan + "'");
+  LR_RETURN_IF_ERROR(AddCredits(conn, id, credits));
   return GetAccount(conn, id);
 }
 
@@ -55,19 +60,58 @@ absl::StatusOr<v1::Account> GetAccount(Connection& conn,
   return AccountFrom(r, 0);
 }
 
+absl::Status AddCredits(Connection& conn, const std::string& account_id,
+                        int credits) {
+  // Spread evenly; the first buckets take the remainder.
+  return conn
+      .Exec(R"sql(
+      INSERT INTO credit_buckets (account_id, bucket, credits)
+      SELECT $1, b, $2 / $3 + CASE WHEN b < $2 % $3 THEN 1 ELSE 0 END
+      FROM generate_series(0, $3 - 1) AS b
+      ON CONFLICT (account_id, bucket)
+      DO UPDATE SET credits = credit_buckets.credits + EXCLUDED.credits)sql",
+            {account_id, credits, kCreditBuckets})
+      .status();
+}
+
 absl::Status DebitCredits(Connection& conn, const std::string& account_id,
                           int cost) {
   if (cost <= 0) return absl::OkStatus();
-  LR_ASSIGN_OR_RETURN(
-      Result r, conn.Exec("UPDATE accounts SET credits = credits - $2 "
-                          "WHERE id = $1 AND credits >= $2 RETURNING credits",
-                          {account_id, cost}));
+  // Fast path: any bucket with enough credits that nobody else holds.
+  LR_ASSIGN_OR_RETURN(Result r, conn.Exec(R"sql(
+      WITH b AS (
+        SELECT bucket FROM credit_buckets
+        WHERE account_id = $1 AND credits >= $2
+        ORDER BY random() LIMIT 1
+        FOR UPDATE SKIP LOCKED)
+      UPDATE credit_buckets c SET credits = c.credits - $2
+      FROM b WHERE c.account_id = $1 AND c.bucket = b.bucket
+      RETURNING 1)sql",
+                                          {account_id, cost}));
   if (r.rows() == 1) return absl::OkStatus();
+  // Slow path: lock every bucket (in order, so no deadlock) and take the
+  // cost from as many as needed; short only when the sum is.
   LR_ASSIGN_OR_RETURN(
-      Result balance,
-      conn.Exec("SELECT credits FROM accounts WHERE id = $1", {account_id}));
-  int available = balance.rows() ? static_cast<int>(balance.Int(0, 0)) : 0;
-  return InsufficientCredits(cost, available);
+      Result all, conn.Exec("SELECT bucket, credits FROM credit_buckets "
+                            "WHERE account_id = $1 ORDER BY bucket FOR UPDATE",
+                            {account_id}));
+  int64_t available = 0;
+  for (int i = 0; i < all.rows(); ++i) available += all.Int(i, 1);
+  if (available < cost) {
+    return InsufficientCredits(cost, static_cast<int>(available));
+  }
+  int remaining = cost;
+  for (int i = 0; i < all.rows() && remaining > 0; ++i) {
+    int take = static_cast<int>(std::min<int64_t>(remaining, all.Int(i, 1)));
+    if (take == 0) continue;
+    LR_RETURN_IF_ERROR(
+        conn.Exec("UPDATE credit_buckets SET credits = credits - $3 "
+                  "WHERE account_id = $1 AND bucket = $2",
+                  {account_id, static_cast<int>(all.Int(i, 0)), take})
+            .status());
+    remaining -= take;
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<v1::AccountStats> GetAccountStats(

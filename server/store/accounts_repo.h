@@ -17,6 +17,9 @@ absl::StatusOr<v1::Account> CreateAccount(Connection& conn,
                                           int credits);
 absl::StatusOr<v1::Account> GetAccount(Connection& conn,
                                        const std::string& account_id);
+// Adds credits (spread over the account's buckets).
+absl::Status AddCredits(Connection& conn, const std::string& account_id,
+                        int credits);
 // Debits `cost` credits inside the caller's transaction; fails with
 // insufficient_credits (and debits nothing) when the balance is short.
 absl::Status DebitCredits(Connection& conn, const std::string& account_id,

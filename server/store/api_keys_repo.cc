@@ -74,7 +74,7 @@ absl::StatusOr<v1::ApiKey> RevokeApiKey(Connection& conn,
       conn.Exec(std::string("UPDATE api_keys SET revoked_at = "
                             "coalesce(revoked_at, now()) WHERE account_id = $1"
                             " AND id = $2 RETURNING ") +
-                    kKeyColumns,
+                    kKeyColumns + ", pg_notify('leadrelay_keys', id)",
                 {account_id, key_id}));
   if (r.rows() == 0) return NotFound("api key", key_id);
   return KeyFrom(r, 0);

@@ -4,6 +4,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/random_ids.h"
 #include "common/status_util.h"
@@ -11,26 +12,31 @@
 
 namespace leadrelay::store {
 
-std::string EncodeCursor(int64_t seq) {
-  return absl::WebSafeBase64Escape(absl::StrCat("e1:", seq));
+std::string EncodeCursor(EventPosition position) {
+  return absl::WebSafeBase64Escape(
+      absl::StrCat("e2:", position.xid, ":", position.seq));
 }
 
-absl::StatusOr<int64_t> DecodeCursor(const std::string& cursor) {
+absl::StatusOr<EventPosition> DecodeCursor(const std::string& cursor) {
   std::string raw;
-  int64_t seq = 0;
-  if (!absl::WebSafeBase64Unescape(cursor, &raw) ||
-      !absl::StartsWith(raw, "e1:") ||
-      !absl::SimpleAtoi(absl::string_view(raw).substr(3), &seq) || seq < 0) {
+  EventPosition p;
+  std::vector<absl::string_view> parts;
+  if (absl::WebSafeBase64Unescape(cursor, &raw)) {
+    parts = absl::StrSplit(raw, ':');
+  }
+  if (parts.size() != 3 || parts[0] != "e2" ||
+      !absl::SimpleAtoi(parts[1], &p.xid) ||
+      !absl::SimpleAtoi(parts[2], &p.seq) || p.seq < 0) {
     return InvalidRequest(
-        "after is not a cursor returned by this API; pass an event's cursor "
+        "the cursor was not returned by this API; pass an event's cursor "
         "or next_cursor unchanged");
   }
-  return seq;
+  return p;
 }
 
 absl::StatusOr<AppendedEvent> AppendEvent(Connection& conn,
                                           const std::string& account_id,
-                                          v1::Event event) {
+                                          v1::Event event, bool fan_out) {
   event.set_id(NewId("evt_"));
   event.set_account_id(account_id);
   SetTimestamp(absl::Now(), event.mutable_created_at());
@@ -50,45 +56,105 @@ absl::StatusOr<AppendedEvent> AppendEvent(Connection& conn,
         SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''),
                w.account_id, w.id, $1, $3
         FROM webhooks w
-        WHERE w.account_id = $2 AND w.enabled AND $3 = ANY (w.events)
+        WHERE $7 AND w.account_id = $2 AND w.enabled AND $3 = ANY (w.events)
         RETURNING 1)
       SELECT e.seq, (SELECT count(*) FROM d),
-             pg_notify($6, $2)
+             pg_notify($6, $2), pg_current_xact_id()::text
       FROM e)sql",
           {event.id(), account_id, event.type(), Param::Bytes(body),
            absl::ToUnixMicros(FromTimestamp(event.created_at())),
-           kEventsChannel}));
+           kEventsChannel, fan_out}));
   AppendedEvent out;
-  event.set_cursor(EncodeCursor(r.Int(0, 0)));
+  EventPosition position;
+  position.seq = r.Int(0, 0);
+  (void)absl::SimpleAtoi(r.Text(0, 3), &position.xid);
+  event.set_cursor(EncodeCursor(position));
   out.event = std::move(event);
   out.deliveries_queued = static_cast<int>(r.Int(0, 1));
   return out;
+}
+
+absl::StatusOr<std::vector<StoredEvent>> ReadEvents(
+    Connection& conn, const std::string& account_id, EventPosition after,
+    const std::vector<std::string>& types, int limit) {
+  LR_ASSIGN_OR_RETURN(
+      Result r,
+      conn.Exec(R"sql(
+      SELECT xid::text, seq, body FROM events
+      WHERE account_id = $1
+        AND (xid, seq) > ($2::text::xid8, $3::int8)
+        AND xid < pg_snapshot_xmin(pg_current_snapshot())
+        AND (cardinality($4::text[]) = 0 OR type = ANY ($4::text[]))
+      ORDER BY xid, seq
+      LIMIT $5)sql",
+                {account_id, absl::StrCat(after.xid), after.seq,
+                 Param::TextArray(types), limit}));
+  std::vector<StoredEvent> out;
+  out.reserve(r.rows());
+  for (int i = 0; i < r.rows(); ++i) {
+    StoredEvent e;
+    (void)absl::SimpleAtoi(r.Text(i, 0), &e.position.xid);
+    e.position.seq = r.Int(i, 1);
+    if (!e.event.ParseFromString(r.Bytes(i, 2))) {
+      return Internal(absl::StrCat("corrupt event body at seq ",
+                                   e.position.seq));
+    }
+    e.event.set_cursor(EncodeCursor(e.position));
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+absl::StatusOr<EventPosition> LatestPosition(Connection& conn,
+                                             const std::string& account_id) {
+  LR_ASSIGN_OR_RETURN(
+      Result r, conn.Exec(R"sql(
+      SELECT xid::text, seq FROM events
+      WHERE account_id = $1
+        AND xid < pg_snapshot_xmin(pg_current_snapshot())
+      ORDER BY xid DESC, seq DESC LIMIT 1)sql",
+                          {account_id}));
+  EventPosition p;
+  if (r.rows() == 1) {
+    (void)absl::SimpleAtoi(r.Text(0, 0), &p.xid);
+    p.seq = r.Int(0, 1);
+  }
+  return p;
+}
+
+absl::StatusOr<EventPosition> PositionAt(Connection& conn,
+                                         const std::string& account_id,
+                                         absl::Time time) {
+  // The last event before `time` in log order; events at or after it follow.
+  LR_ASSIGN_OR_RETURN(
+      Result r, conn.Exec(R"sql(
+      SELECT xid::text, seq FROM events
+      WHERE account_id = $1 AND created_at < to_timestamp($2::float8 / 1e6)
+      ORDER BY xid DESC, seq DESC LIMIT 1)sql",
+                          {account_id, absl::ToUnixMicros(time)}));
+  EventPosition p;
+  if (r.rows() == 1) {
+    (void)absl::SimpleAtoi(r.Text(0, 0), &p.xid);
+    p.seq = r.Int(0, 1);
+  }
+  return p;
 }
 
 absl::StatusOr<EventPage> ListEvents(Connection& conn,
                                      const std::string& account_id,
                                      const std::vector<std::string>& types,
                                      const std::string& after, int limit) {
-  int64_t after_seq = 0;
+  EventPosition from;
   if (!after.empty()) {
-    LR_ASSIGN_OR_RETURN(after_seq, DecodeCursor(after));
+    LR_ASSIGN_OR_RETURN(from, DecodeCursor(after));
   }
-  LR_ASSIGN_OR_RETURN(
-      Result r,
-      conn.Exec("SELECT seq, body FROM events WHERE account_id = $1 AND "
-                "seq > $2 AND (cardinality($3::text[]) = 0 OR "
-                "type = ANY ($3::text[])) ORDER BY seq LIMIT $4",
-                {account_id, after_seq, Param::TextArray(types), limit}));
+  LR_ASSIGN_OR_RETURN(std::vector<StoredEvent> events,
+                      ReadEvents(conn, account_id, from, types, limit));
   EventPage page;
-  page.next_cursor = after.empty() ? EncodeCursor(0) : after;
-  for (int i = 0; i < r.rows(); ++i) {
-    v1::Event e;
-    if (!e.ParseFromString(r.Bytes(i, 1))) {
-      return Internal(absl::StrCat("corrupt event body at seq ", r.Int(i, 0)));
-    }
-    e.set_cursor(EncodeCursor(r.Int(i, 0)));
-    page.next_cursor = e.cursor();
-    page.events.push_back(std::move(e));
+  page.next_cursor = after.empty() ? EncodeCursor(from) : after;
+  for (auto& e : events) {
+    page.next_cursor = e.event.cursor();
+    page.events.push_back(std::move(e.event));
   }
   return page;
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "leadrelay/v1/event.pb.h"
 #include "store/pg.h"
 
@@ -22,9 +23,12 @@ struct AppendedEvent {
 };
 
 // Fills id, account_id, created_at and cursor of `event` and stores it.
+// Without `fan_out`, no delivery is queued (webhook.test targets one
+// endpoint and queues its own).
 absl::StatusOr<AppendedEvent> AppendEvent(Connection& conn,
                                           const std::string& account_id,
-                                          v1::Event event);
+                                          v1::Event event,
+                                          bool fan_out = true);
 
 struct EventPage {
   std::vector<v1::Event> events;
@@ -36,9 +40,43 @@ absl::StatusOr<EventPage> ListEvents(Connection& conn,
                                      const std::vector<std::string>& types,
                                      const std::string& after, int limit);
 
-// Opaque cursors over the event sequence.
-std::string EncodeCursor(int64_t seq);
-absl::StatusOr<int64_t> DecodeCursor(const std::string& cursor);
+// A position in an account's event log. Events are read in (xid, seq)
+// order and only below the oldest running transaction, so a position never
+// passes an event whose transaction has yet to commit.
+struct EventPosition {
+  uint64_t xid = 0;
+  int64_t seq = 0;
+  bool operator==(const EventPosition& o) const {
+    return xid == o.xid && seq == o.seq;
+  }
+  bool operator<(const EventPosition& o) const {
+    return xid != o.xid ? xid < o.xid : seq < o.seq;
+  }
+};
+
+// Opaque cursors over event positions.
+std::string EncodeCursor(EventPosition position);
+absl::StatusOr<EventPosition> DecodeCursor(const std::string& cursor);
+
+struct StoredEvent {
+  EventPosition position;
+  v1::Event event;  // cursor set
+};
+
+// Events of `account_id` after `after`, in log order, at most `limit`,
+// only of `types` when not empty.
+absl::StatusOr<std::vector<StoredEvent>> ReadEvents(
+    Connection& conn, const std::string& account_id, EventPosition after,
+    const std::vector<std::string>& types, int limit);
+
+// The position of the newest readable event of the account (the start of
+// a stream "from now").
+absl::StatusOr<EventPosition> LatestPosition(Connection& conn,
+                                             const std::string& account_id);
+// The position just before the first event created at or after `time`.
+absl::StatusOr<EventPosition> PositionAt(Connection& conn,
+                                         const std::string& account_id,
+                                         absl::Time time);
 
 }  // namespace leadrelay::store
 

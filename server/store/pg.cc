@@ -93,6 +93,23 @@ absl::Time Result::Time(int row, int col) const {
   return absl::FromUnixMicros(Int(row, col));
 }
 
+absl::StatusOr<const std::string*> Connection::Prepared(
+    absl::string_view sql) {
+  std::string key(sql);
+  auto it = state_->prepared.find(key);
+  if (it != state_->prepared.end()) return &it->second;
+  std::string name = absl::StrCat("lr", state_->prepared.size());
+  PGresult* result = PQprepare(conn_, name.c_str(), key.c_str(), 0, nullptr);
+  if (PQresultStatus(result) != PGRES_COMMAND_OK) {
+    absl::Status error = ErrorFrom(result, sql);
+    PQclear(result);
+    return error;
+  }
+  PQclear(result);
+  return &state_->prepared.emplace(std::move(key), std::move(name))
+              .first->second;
+}
+
 absl::StatusOr<Result> Connection::Exec(absl::string_view sql,
                                         const std::vector<Param>& params) {
   std::vector<const char*> values(params.size());
@@ -103,11 +120,11 @@ absl::StatusOr<Result> Connection::Exec(absl::string_view sql,
     lengths[i] = static_cast<int>(params[i].value.size());
     formats[i] = params[i].binary ? 1 : 0;
   }
-  std::string query(sql);
-  PGresult* result = PQexecParams(conn_, query.c_str(),
-                                  static_cast<int>(params.size()), nullptr,
-                                  values.data(), lengths.data(),
-                                  formats.data(), 0);
+  LR_ASSIGN_OR_RETURN(const std::string* name, Prepared(sql));
+  PGresult* result = PQexecPrepared(conn_, name->c_str(),
+                                    static_cast<int>(params.size()),
+                                    values.data(), lengths.data(),
+                                    formats.data(), 0);
   ExecStatusType st = PQresultStatus(result);
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return Result(result);
   absl::Status error = ErrorFrom(result, sql);
@@ -153,41 +170,42 @@ absl::Status Connection::ErrorFrom(PGresult* result, absl::string_view sql) {
 
 class Pool::Lease {
  public:
-  Lease(Pool* pool, PGconn* conn) : pool_(pool), conn_(conn) {}
-  ~Lease() { pool_->Release(conn_.raw(), conn_.broken()); }
+  Lease(Pool* pool, std::unique_ptr<ConnectionState> state)
+      : pool_(pool), state_(std::move(state)), conn_(state_.get()) {}
+  ~Lease() { pool_->Release(std::move(state_), conn_.broken()); }
   Connection& conn() { return conn_; }
 
  private:
   Pool* pool_;
+  std::unique_ptr<ConnectionState> state_;
   Connection conn_;
 };
 
 Pool::Pool(PoolOptions options) : options_(std::move(options)) {}
 
-Pool::~Pool() {
-  absl::MutexLock lock(&mu_);
-  for (PGconn* c : idle_) PQfinish(c);
-}
+Pool::~Pool() = default;
 
-absl::StatusOr<PGconn*> Pool::Connect() {
+absl::StatusOr<std::unique_ptr<ConnectionState>> Pool::Connect() {
   std::string timeout = absl::StrCat(
       std::max<int64_t>(1, absl::ToInt64Seconds(options_.connect_timeout)));
   const char* keys[] = {"dbname", "connect_timeout", "application_name",
                         "options", nullptr};
   const char* values[] = {options_.url.c_str(), timeout.c_str(),
                           "leadrelay-server", "-c TimeZone=UTC", nullptr};
-  PGconn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
-  if (PQstatus(conn) != CONNECTION_OK) {
-    std::string why = PQerrorMessage(conn);
+  auto state = std::make_unique<ConnectionState>();
+  state->conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+  if (PQstatus(state->conn) != CONNECTION_OK) {
+    std::string why = PQerrorMessage(state->conn);
     while (!why.empty() && why.back() == '\n') why.pop_back();
-    PQfinish(conn);
     LogWarning(absl::StrCat("database connection failed: ", why));
     return Unavailable("the database is unavailable; retry shortly");
   }
-  return conn;
+  // NOTICEs (e.g. "already exists, skipping") are not worth a log line.
+  PQsetNoticeProcessor(state->conn, [](void*, const char*) {}, nullptr);
+  return state;
 }
 
-absl::StatusOr<PGconn*> Pool::Acquire() {
+absl::StatusOr<std::unique_ptr<ConnectionState>> Pool::Acquire() {
   {
     absl::MutexLock lock(&mu_);
     auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -198,44 +216,46 @@ absl::StatusOr<PGconn*> Pool::Acquire() {
       return Unavailable("all database connections are busy; retry shortly");
     }
     if (!idle_.empty()) {
-      PGconn* conn = idle_.back();
+      std::unique_ptr<ConnectionState> state = std::move(idle_.back());
       idle_.pop_back();
-      if (PQstatus(conn) == CONNECTION_OK) return conn;
-      PQfinish(conn);
+      // Reading pending input notices a server that closed the connection
+      // while it was idle (a restart), so the request gets a fresh one.
+      if (PQconsumeInput(state->conn) == 1 &&
+          PQstatus(state->conn) == CONNECTION_OK) {
+        return state;
+      }
       --open_;
     }
     ++open_;  // reserve a slot while connecting outside the lock
   }
-  absl::StatusOr<PGconn*> conn = Connect();
-  if (!conn.ok()) {
+  absl::StatusOr<std::unique_ptr<ConnectionState>> state = Connect();
+  if (!state.ok()) {
     absl::MutexLock lock(&mu_);
     --open_;
   }
-  return conn;
+  return state;
 }
 
-void Pool::Release(PGconn* conn, bool broken) {
-  if (broken || PQstatus(conn) != CONNECTION_OK ||
-      PQtransactionStatus(conn) != PQTRANS_IDLE) {
-    PQfinish(conn);
-    absl::MutexLock lock(&mu_);
-    --open_;
-    return;
-  }
+void Pool::Release(std::unique_ptr<ConnectionState> state, bool broken) {
   absl::MutexLock lock(&mu_);
-  idle_.push_back(conn);
+  if (broken || PQstatus(state->conn) != CONNECTION_OK ||
+      PQtransactionStatus(state->conn) != PQTRANS_IDLE) {
+    --open_;
+    return;  // closed by ~ConnectionState
+  }
+  idle_.push_back(std::move(state));
 }
 
 absl::Status Pool::Run(const std::function<absl::Status(Connection&)>& fn) {
-  LR_ASSIGN_OR_RETURN(PGconn * raw, Acquire());
-  Lease lease(this, raw);
+  LR_ASSIGN_OR_RETURN(std::unique_ptr<ConnectionState> state, Acquire());
+  Lease lease(this, std::move(state));
   return fn(lease.conn());
 }
 
 absl::Status Pool::InTransaction(
     const std::function<absl::Status(Connection&)>& fn) {
-  LR_ASSIGN_OR_RETURN(PGconn * raw, Acquire());
-  Lease lease(this, raw);
+  LR_ASSIGN_OR_RETURN(std::unique_ptr<ConnectionState> state, Acquire());
+  Lease lease(this, std::move(state));
   Connection& conn = lease.conn();
   LR_RETURN_IF_ERROR(conn.Exec("BEGIN").status());
   absl::Status status = fn(conn);

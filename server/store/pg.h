@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -59,11 +60,23 @@ class Result {
   std::unique_ptr<PGresult, void (*)(PGresult*)> result_;
 };
 
+// One server connection and the statements prepared on it.
+struct ConnectionState {
+  PGconn* conn = nullptr;
+  // SQL text -> prepared statement name. Prepared on first use: the server
+  // then parses and plans each statement once per connection.
+  std::unordered_map<std::string, std::string> prepared;
+  ~ConnectionState() {
+    if (conn != nullptr) PQfinish(conn);
+  }
+};
+
 // A checked-out connection. Not thread-safe; returned to the pool on
 // destruction.
 class Connection {
  public:
-  explicit Connection(PGconn* conn) : conn_(conn) {}
+  explicit Connection(ConnectionState* state)
+      : state_(state), conn_(state->conn) {}
 
   absl::StatusOr<Result> Exec(absl::string_view sql,
                               const std::vector<Param>& params = {});
@@ -75,7 +88,10 @@ class Connection {
 
  private:
   absl::Status ErrorFrom(PGresult* result, absl::string_view sql);
+  // The prepared statement for `sql`, preparing it on first use.
+  absl::StatusOr<const std::string*> Prepared(absl::string_view sql);
 
+  ConnectionState* state_;
   PGconn* conn_;
   bool broken_ = false;
 };
@@ -103,13 +119,13 @@ class Pool {
 
  private:
   class Lease;
-  absl::StatusOr<PGconn*> Acquire();
-  void Release(PGconn* conn, bool broken);
-  absl::StatusOr<PGconn*> Connect();
+  absl::StatusOr<std::unique_ptr<ConnectionState>> Acquire();
+  void Release(std::unique_ptr<ConnectionState> state, bool broken);
+  absl::StatusOr<std::unique_ptr<ConnectionState>> Connect();
 
   PoolOptions options_;
   absl::Mutex mu_;
-  std::vector<PGconn*> idle_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<ConnectionState>> idle_ ABSL_GUARDED_BY(mu_);
   int open_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

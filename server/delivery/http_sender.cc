@@ -1,0 +1,224 @@
+#include "delivery/http_sender.h"
+
+#include <curl/curl.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "domain/address_policy.h"
+
+namespace leadrelay::delivery {
+
+struct HttpSender::Transfer {
+  HttpRequest request;
+  Callback done;
+  CURL* easy = nullptr;
+  curl_slist* header_list = nullptr;
+  HttpResult result;
+  absl::Time started;
+  std::string blocked_reason;  // set when the address check refused
+  size_t excerpt_limit = 0;
+
+  ~Transfer() {
+    if (easy != nullptr) curl_easy_cleanup(easy);
+    if (header_list != nullptr) curl_slist_free_all(header_list);
+  }
+};
+
+namespace {
+
+size_t OnBody(char* data, size_t size, size_t count, void* user) {
+  auto* t = static_cast<HttpSender::Transfer*>(user);
+  size_t n = size * count;
+  std::string& excerpt = t->result.response_excerpt;
+  if (excerpt.size() < t->excerpt_limit) {
+    excerpt.append(data, std::min(n, t->excerpt_limit - excerpt.size()));
+  }
+  return n;  // keep reading (and discarding) so the connection stays reusable
+}
+
+size_t OnHeader(char* data, size_t size, size_t count, void* user) {
+  auto* t = static_cast<HttpSender::Transfer*>(user);
+  absl::string_view line(data, size * count);
+  if (absl::StartsWithIgnoreCase(line, "retry-after:")) {
+    t->result.retry_after =
+        std::string(absl::StripAsciiWhitespace(line.substr(12)));
+  }
+  return size * count;
+}
+
+curl_socket_t OnOpenSocket(void* user, curlsocktype purpose,
+                           curl_sockaddr* address) {
+  auto* t = static_cast<HttpSender::Transfer*>(user);
+  if (purpose == CURLSOCKTYPE_IPCXN && !t->request.allow_private_addresses) {
+    if (auto range = domain::ForbiddenRange(&address->addr)) {
+      t->blocked_reason = *range;
+      return CURL_SOCKET_BAD;
+    }
+  }
+  return socket(address->family, address->socktype, address->protocol);
+}
+
+}  // namespace
+
+HttpSender::HttpSender(HttpSenderOptions options)
+    : options_(std::move(options)) {
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  multi_ = curl_multi_init();
+  curl_multi_setopt(static_cast<CURLM*>(multi_), CURLMOPT_MAXCONNECTS, 512L);
+  thread_ = std::thread([this] { Loop(); });
+}
+
+HttpSender::~HttpSender() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  curl_multi_wakeup(static_cast<CURLM*>(multi_));
+  thread_.join();
+  curl_multi_cleanup(static_cast<CURLM*>(multi_));
+}
+
+int HttpSender::in_flight() const {
+  absl::MutexLock lock(&mu_);
+  return in_flight_;
+}
+
+void HttpSender::Send(HttpRequest request, Callback done) {
+  auto t = std::make_unique<Transfer>();
+  t->request = std::move(request);
+  t->done = std::move(done);
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopping_) {
+      ++in_flight_;
+      incoming_.push_back(std::move(t));
+    }
+  }
+  if (t != nullptr) {  // refused: the sender is stopping
+    HttpResult result;
+    result.network_error = true;
+    result.error = "server shutting down";
+    t->done(std::move(result));
+    return;
+  }
+  curl_multi_wakeup(static_cast<CURLM*>(multi_));
+}
+
+void HttpSender::StartTransfer(std::unique_ptr<Transfer> t) {
+  const std::string key = t->request.endpoint_key;
+  if (active_per_endpoint_[key] >= options_.max_in_flight_per_endpoint) {
+    waiting_[key].push_back(std::move(t));
+    return;
+  }
+  ++active_per_endpoint_[key];
+  CURL* easy = curl_easy_init();
+  t->easy = easy;
+  t->excerpt_limit = options_.response_excerpt_bytes;
+  for (const auto& [name, value] : t->request.headers) {
+    t->header_list = curl_slist_append(t->header_list,
+                                       absl::StrCat(name, ": ", value).c_str());
+  }
+  t->header_list = curl_slist_append(t->header_list, "Expect:");
+  curl_easy_setopt(easy, CURLOPT_URL, t->request.url.c_str());
+  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(easy, CURLOPT_POST, 1L);
+  curl_easy_setopt(easy, CURLOPT_POSTFIELDS, t->request.body.data());
+  curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
+                   static_cast<curl_off_t>(t->request.body.size()));
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t->header_list);
+  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(easy, CURLOPT_PROXY, "");
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS,
+                   static_cast<long>(absl::ToInt64Milliseconds(options_.timeout)));
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &OnBody);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, t.get());
+  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &OnHeader);
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, t.get());
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, &OnOpenSocket);
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, t.get());
+  curl_easy_setopt(easy, CURLOPT_PRIVATE, t.get());
+  t->started = absl::Now();
+  curl_multi_add_handle(static_cast<CURLM*>(multi_), easy);
+  active_.insert(t.release());  // owned by active_ until Finish
+}
+
+void HttpSender::StartQueued(const std::string& key) {
+  auto it = waiting_.find(key);
+  if (it == waiting_.end() || it->second.empty()) return;
+  std::unique_ptr<Transfer> next = std::move(it->second.front());
+  it->second.pop_front();
+  if (it->second.empty()) waiting_.erase(it);
+  StartTransfer(std::move(next));
+}
+
+void HttpSender::Finish(Transfer* raw, int curl_code) {
+  std::unique_ptr<Transfer> t(raw);
+  active_.erase(raw);
+  curl_multi_remove_handle(static_cast<CURLM*>(multi_), t->easy);
+  t->result.elapsed = absl::Now() - t->started;
+  if (curl_code == CURLE_OK) {
+    long status = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+    t->result.http_status = static_cast<int>(status);
+  } else {
+    t->result.network_error = true;
+    t->result.error =
+        t->blocked_reason.empty()
+            ? std::string(curl_easy_strerror(static_cast<CURLcode>(curl_code)))
+            : absl::StrCat("refused to connect to a ", t->blocked_reason,
+                           " address");
+  }
+  std::string key = t->request.endpoint_key;
+  if (--active_per_endpoint_[key] == 0) active_per_endpoint_.erase(key);
+  {
+    absl::MutexLock lock(&mu_);
+    --in_flight_;
+  }
+  t->done(std::move(t->result));
+  StartQueued(key);
+}
+
+void HttpSender::Loop() {
+  CURLM* multi = static_cast<CURLM*>(multi_);
+  for (;;) {
+    std::vector<std::unique_ptr<Transfer>> incoming;
+    bool stopping;
+    {
+      absl::MutexLock lock(&mu_);
+      incoming.swap(incoming_);
+      stopping = stopping_;
+    }
+    for (auto& t : incoming) StartTransfer(std::move(t));
+    if (stopping) break;
+    int running = 0;
+    curl_multi_perform(multi, &running);
+    int queued = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      Transfer* t = nullptr;
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
+      Finish(t, msg->data.result);
+    }
+    curl_multi_poll(multi, nullptr, 0, 1000, nullptr);
+  }
+  // Fail whatever is left so callers can reschedule it.
+  while (!active_.empty()) {
+    Transfer* t = *active_.begin();
+    t->blocked_reason.clear();
+    Finish(t, CURLE_ABORTED_BY_CALLBACK);
+  }
+  for (auto& [key, queue] : waiting_) {
+    for (auto& t : queue) {
+      HttpResult r;
+      r.network_error = true;
+      r.error = "server shutting down";
+      t->done(std::move(r));
+    }
+  }
+  waiting_.clear();
+}
+
+}  // namespace leadrelay::delivery

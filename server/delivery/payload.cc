@@ -1,0 +1,68 @@
+#include "delivery/payload.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace leadrelay::delivery {
+
+std::string JsonString(absl::string_view text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += absl::StrFormat("\\u%04x", c);
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+  return out;
+}
+
+absl::StatusOr<std::string> EventDataJson(const v1::Event& event) {
+  const auto* oneof = v1::Event::descriptor()->FindOneofByName("data");
+  const auto* reflection = event.GetReflection();
+  const auto* field = reflection->GetOneofFieldDescriptor(event, oneof);
+  if (field == nullptr) return std::string("{}");
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;
+  std::string json;
+  auto status = google::protobuf::util::MessageToJsonString(
+      reflection->GetMessage(event, field), &json, options);
+  if (!status.ok()) {
+    return absl::InternalError(absl::StrCat("payload JSON: ",
+                                            status.message().as_string()));
+  }
+  return json;
+}
+
+absl::StatusOr<std::string> BuildPayload(const v1::Event& event,
+                                         absl::string_view delivery_id,
+                                         bool test) {
+  auto data = EventDataJson(event);
+  if (!data.ok()) return data.status();
+  std::string timestamp =
+      google::protobuf::util::TimeUtil::ToString(event.created_at());
+  std::string out = absl::StrCat(
+      "{\"delivery_id\":", JsonString(delivery_id),
+      ",\"event_id\":", JsonString(event.id()),
+      ",\"event\":", JsonString(event.type()),
+      ",\"timestamp\":", JsonString(timestamp),
+      ",\"account_id\":", JsonString(event.account_id()), ",\"data\":", *data);
+  if (test) out += ",\"test\":true";
+  out += "}";
+  return out;
+}
+
+}  // namespace leadrelay::delivery
