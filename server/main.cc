@@ -22,6 +22,7 @@
 #include "store/migrations.h"
 #include "store/notification_listener.h"
 #include "store/pg.h"
+#include "stream/event_hub.h"
 
 ABSL_FLAG(std::string, database_url, "",
           "PostgreSQL connection URL (or set DATABASE_URL)");
@@ -61,6 +62,14 @@ ABSL_FLAG(int, max_in_flight_per_endpoint, 16,
           "webhook requests in flight per endpoint per process");
 ABSL_FLAG(absl::Duration, attempt_body_retention, absl::Hours(24 * 7),
           "keep response bodies of attempts this long");
+ABSL_FLAG(absl::Duration, stream_heartbeat_interval, absl::Seconds(15),
+          "idle streams get a heartbeat with their cursor this often");
+ABSL_FLAG(int, max_streams_per_key, 100,
+          "concurrent StreamEvents calls per API key per process");
+ABSL_FLAG(int, stream_ring_capacity, 4096,
+          "newest events kept in memory per streamed account");
+ABSL_FLAG(absl::Duration, stream_poll_interval, absl::Milliseconds(200),
+          "stream feeds re-read the log this often after a notification");
 ABSL_FLAG(absl::Duration, delivery_retention, absl::Hours(24 * 30),
           "keep finished deliveries and their attempts this long");
 
@@ -135,6 +144,15 @@ int Run() {
     dispatcher = std::make_unique<delivery::Dispatcher>(pool, d);
   }
 
+  stream::HubOptions hub_options;
+  hub_options.heartbeat_interval =
+      absl::GetFlag(FLAGS_stream_heartbeat_interval);
+  hub_options.max_streams_per_key = absl::GetFlag(FLAGS_max_streams_per_key);
+  hub_options.ring_capacity = absl::GetFlag(FLAGS_stream_ring_capacity);
+  hub_options.poll_interval = absl::GetFlag(FLAGS_stream_poll_interval);
+  stream::EventHub hub(pool, hub_options);
+  hub.Start();
+
   auth::Authorizer authorizer(pool);
   store::NotificationListener listener(
       url, {store::kEventsChannel, store::kDeliveriesChannel,
@@ -146,10 +164,11 @@ int Run() {
     if (dispatcher != nullptr && n.channel != store::kKeysChannel) {
       dispatcher->Wake();
     }
+    hub.OnNotification(n);
   });
   listener.Start();
   if (dispatcher != nullptr) dispatcher->Start();
-  ServiceDeps deps{&pool, &authorizer, {}, dispatcher.get()};
+  ServiceDeps deps{&pool, &authorizer, {}, dispatcher.get(), &hub};
   deps.options.allowed_webhook_hosts = absl::GetFlag(FLAGS_allow_webhook_hosts);
   deps.options.secret_rotation_grace =
       absl::GetFlag(FLAGS_secret_rotation_grace);
@@ -169,6 +188,7 @@ int Run() {
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   LogInfo(absl::StrCat("signal ", signal_number, ": shutting down"));
+  hub.Shutdown();  // streams end with UNAVAILABLE and a resume cursor
   (*server)->Shutdown(std::chrono::system_clock::now() +
                       std::chrono::seconds(10));
   if (dispatcher != nullptr) dispatcher->Stop();

@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "auth/authorizer.h"
 #include "delivery/dispatcher.h"
+#include "stream/event_hub.h"
 #include "grpcpp/server_context.h"
 #include "services/grpc_status.h"
 #include "store/pg.h"
@@ -29,6 +30,7 @@ struct ServiceDeps {
   ServiceOptions options;
   // Sends test deliveries; null when this process runs no dispatcher.
   delivery::Dispatcher* dispatcher = nullptr;
+  stream::EventHub* hub = nullptr;
 };
 
 template <typename Body>

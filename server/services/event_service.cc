@@ -68,4 +68,23 @@ grpc::Status EventServiceImpl::ListEventTypes(
                });
 }
 
+grpc::ServerWriteReactor<v1::StreamEventsResponse>*
+EventServiceImpl::StreamEvents(grpc::CallbackServerContext* ctx,
+                               const v1::StreamEventsRequest* req) {
+  constexpr char kMethod[] = "leadrelay.v1.EventService.StreamEvents";
+  absl::StatusOr<auth::Caller> caller =
+      deps_.authorizer->Authorize(*ctx, kMethod);
+  absl::Status refused = caller.status();
+  if (caller.ok()) {
+    if (deps_.hub == nullptr) {
+      refused = Unavailable("this server does not stream events");
+    } else {
+      auto reactor = deps_.hub->Open(*caller, *req);
+      if (reactor.ok()) return *reactor;
+      refused = reactor.status();
+    }
+  }
+  return stream::RefuseStream(ToGrpcStatus(refused, kMethod));
+}
+
 }  // namespace leadrelay

@@ -55,13 +55,12 @@ grpc::Status LeadServiceImpl::CreateLead(grpc::ServerContext* ctx,
           }
           LR_ASSIGN_OR_RETURN(*resp,
                               store::InsertLead(conn, caller.account_id, lead));
-          LR_RETURN_IF_ERROR(
-              store::AppendEvent(conn, caller.account_id,
-                                 LeadEvent("lead.new", *resp))
-                  .status());
-          // Last, so the account row is locked only briefly before commit.
-          return store::DebitCredits(conn, caller.account_id,
-                                     caller.policy.credit_cost());
+          LR_RETURN_IF_ERROR(store::DebitCredits(conn, caller.account_id,
+                                                 caller.policy.credit_cost()));
+          // Last: appending takes the account's event lock until commit.
+          return store::AppendEvent(conn, caller.account_id,
+                                    LeadEvent("lead.new", *resp))
+              .status();
         });
       });
 }

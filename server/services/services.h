@@ -63,7 +63,9 @@ class LeadServiceImpl final : public v1::LeadService::Service {
   ServiceDeps deps_;
 };
 
-class EventServiceImpl final : public v1::EventService::Service {
+class EventServiceImpl final
+    : public v1::EventService::WithCallbackMethod_StreamEvents<
+          v1::EventService::Service> {
  public:
   explicit EventServiceImpl(ServiceDeps deps) : deps_(std::move(deps)) {}
   grpc::Status PublishEvent(grpc::ServerContext* ctx,
@@ -75,6 +77,9 @@ class EventServiceImpl final : public v1::EventService::Service {
   grpc::Status ListEventTypes(grpc::ServerContext* ctx,
                               const v1::ListEventTypesRequest* req,
                               v1::ListEventTypesResponse* resp) override;
+  grpc::ServerWriteReactor<v1::StreamEventsResponse>* StreamEvents(
+      grpc::CallbackServerContext* ctx,
+      const v1::StreamEventsRequest* req) override;
 
  private:
   ServiceDeps deps_;

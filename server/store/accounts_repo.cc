@@ -119,9 +119,10 @@ absl::StatusOr<v1::AccountStats> GetAccountStats(
   LR_ASSIGN_OR_RETURN(
       Result r,
       conn.Exec(
-          "SELECT count(*),"
-          " count(*) FILTER (WHERE l.status = 'converted'),"
-          " count(*) FILTER (WHERE l.delivered_at >= date_trunc('month', now())),"
+          "SELECT count(l.id),"
+          " count(l.id) FILTER (WHERE l.status = 'converted'),"
+          " count(l.id) FILTER (WHERE l.delivered_at >= "
+          "date_trunc('month', now())),"
           " p.monthly_quota, a.plan, lr_us(a.plan_renews_at)"
           " FROM accounts a JOIN plans p ON p.name = a.plan"
           " LEFT JOIN leads l ON l.account_id = a.id"

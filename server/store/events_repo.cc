@@ -13,20 +13,16 @@
 namespace leadrelay::store {
 
 std::string EncodeCursor(EventPosition position) {
-  return absl::WebSafeBase64Escape(
-      absl::StrCat("e2:", position.xid, ":", position.seq));
+  return absl::WebSafeBase64Escape(absl::StrCat("e1:", position.seq));
 }
 
 absl::StatusOr<EventPosition> DecodeCursor(const std::string& cursor) {
   std::string raw;
   EventPosition p;
-  std::vector<absl::string_view> parts;
-  if (absl::WebSafeBase64Unescape(cursor, &raw)) {
-    parts = absl::StrSplit(raw, ':');
-  }
-  if (parts.size() != 3 || parts[0] != "e2" ||
-      !absl::SimpleAtoi(parts[1], &p.xid) ||
-      !absl::SimpleAtoi(parts[2], &p.seq) || p.seq < 0) {
+  if (!absl::WebSafeBase64Unescape(cursor, &raw) ||
+      !absl::StartsWith(raw, "e1:") ||
+      !absl::SimpleAtoi(absl::string_view(raw).substr(3), &p.seq) ||
+      p.seq < 0) {
     return InvalidRequest(
         "the cursor was not returned by this API; pass an event's cursor "
         "or next_cursor unchanged");
@@ -46,9 +42,13 @@ absl::StatusOr<AppendedEvent> AppendEvent(Connection& conn,
       Result r,
       conn.Exec(
           R"sql(
-      WITH e AS (
-        INSERT INTO events (id, account_id, type, body, created_at)
-        VALUES ($1, $2, $3, $4, to_timestamp($5::float8 / 1000000))
+      WITH l AS (
+        SELECT pg_advisory_xact_lock(hashtextextended('events/' || $2, 0))),
+      e AS (
+        INSERT INTO events (seq, id, account_id, type, body, created_at)
+        SELECT nextval('events_seq_seq'), $1, $2, $3, $4,
+               to_timestamp($5::float8 / 1000000)
+        FROM l
         RETURNING seq),
       d AS (
         INSERT INTO deliveries (id, account_id, webhook_id, event_id,
@@ -58,17 +58,13 @@ absl::StatusOr<AppendedEvent> AppendEvent(Connection& conn,
         FROM webhooks w
         WHERE $7 AND w.account_id = $2 AND w.enabled AND $3 = ANY (w.events)
         RETURNING 1)
-      SELECT e.seq, (SELECT count(*) FROM d),
-             pg_notify($6, $2), pg_current_xact_id()::text
+      SELECT e.seq, (SELECT count(*) FROM d), pg_notify($6, $2)
       FROM e)sql",
           {event.id(), account_id, event.type(), Param::Bytes(body),
            absl::ToUnixMicros(FromTimestamp(event.created_at())),
            kEventsChannel, fan_out}));
   AppendedEvent out;
-  EventPosition position;
-  position.seq = r.Int(0, 0);
-  (void)absl::SimpleAtoi(r.Text(0, 3), &position.xid);
-  event.set_cursor(EncodeCursor(position));
+  event.set_cursor(EncodeCursor({r.Int(0, 0)}));
   out.event = std::move(event);
   out.deliveries_queued = static_cast<int>(r.Int(0, 1));
   return out;
@@ -80,22 +76,18 @@ absl::StatusOr<std::vector<StoredEvent>> ReadEvents(
   LR_ASSIGN_OR_RETURN(
       Result r,
       conn.Exec(R"sql(
-      SELECT xid::text, seq, body FROM events
-      WHERE account_id = $1
-        AND (xid, seq) > ($2::text::xid8, $3::int8)
-        AND xid < pg_snapshot_xmin(pg_current_snapshot())
-        AND (cardinality($4::text[]) = 0 OR type = ANY ($4::text[]))
-      ORDER BY xid, seq
-      LIMIT $5)sql",
-                {account_id, absl::StrCat(after.xid), after.seq,
-                 Param::TextArray(types), limit}));
+      SELECT seq, body FROM events
+      WHERE account_id = $1 AND seq > $2
+        AND (cardinality($3::text[]) = 0 OR type = ANY ($3::text[]))
+      ORDER BY seq
+      LIMIT $4)sql",
+                {account_id, after.seq, Param::TextArray(types), limit}));
   std::vector<StoredEvent> out;
   out.reserve(r.rows());
   for (int i = 0; i < r.rows(); ++i) {
     StoredEvent e;
-    (void)absl::SimpleAtoi(r.Text(i, 0), &e.position.xid);
-    e.position.seq = r.Int(i, 1);
-    if (!e.event.ParseFromString(r.Bytes(i, 2))) {
+    e.position.seq = r.Int(i, 0);
+    if (!e.event.ParseFromString(r.Bytes(i, 1))) {
       return Internal(absl::StrCat("corrupt event body at seq ",
                                    e.position.seq));
     }
@@ -109,16 +101,11 @@ absl::StatusOr<EventPosition> LatestPosition(Connection& conn,
                                              const std::string& account_id) {
   LR_ASSIGN_OR_RETURN(
       Result r, conn.Exec(R"sql(
-      SELECT xid::text, seq FROM events
-      WHERE account_id = $1
-        AND xid < pg_snapshot_xmin(pg_current_snapshot())
-      ORDER BY xid DESC, seq DESC LIMIT 1)sql",
+      SELECT seq FROM events WHERE account_id = $1
+      ORDER BY seq DESC LIMIT 1)sql",
                           {account_id}));
   EventPosition p;
-  if (r.rows() == 1) {
-    (void)absl::SimpleAtoi(r.Text(0, 0), &p.xid);
-    p.seq = r.Int(0, 1);
-  }
+  if (r.rows() == 1) p.seq = r.Int(0, 0);
   return p;
 }
 
@@ -128,15 +115,12 @@ absl::StatusOr<EventPosition> PositionAt(Connection& conn,
   // The last event before `time` in log order; events at or after it follow.
   LR_ASSIGN_OR_RETURN(
       Result r, conn.Exec(R"sql(
-      SELECT xid::text, seq FROM events
+      SELECT seq FROM events
       WHERE account_id = $1 AND created_at < to_timestamp($2::float8 / 1e6)
-      ORDER BY xid DESC, seq DESC LIMIT 1)sql",
+      ORDER BY seq DESC LIMIT 1)sql",
                           {account_id, absl::ToUnixMicros(time)}));
   EventPosition p;
-  if (r.rows() == 1) {
-    (void)absl::SimpleAtoi(r.Text(0, 0), &p.xid);
-    p.seq = r.Int(0, 1);
-  }
+  if (r.rows() == 1) p.seq = r.Int(0, 0);
   return p;
 }
 

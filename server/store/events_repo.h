@@ -40,18 +40,14 @@ absl::StatusOr<EventPage> ListEvents(Connection& conn,
                                      const std::vector<std::string>& types,
                                      const std::string& after, int limit);
 
-// A position in an account's event log. Events are read in (xid, seq)
-// order and only below the oldest running transaction, so a position never
-// passes an event whose transaction has yet to commit.
+// A position in an account's event log. Transactions that append events
+// to one account take that account's lock first and hold it until they
+// commit, so within an account sequence order is commit order: a reader
+// that has seen seq N will never later see an event below N commit.
 struct EventPosition {
-  uint64_t xid = 0;
   int64_t seq = 0;
-  bool operator==(const EventPosition& o) const {
-    return xid == o.xid && seq == o.seq;
-  }
-  bool operator<(const EventPosition& o) const {
-    return xid != o.xid ? xid < o.xid : seq < o.seq;
-  }
+  bool operator==(const EventPosition& o) const { return seq == o.seq; }
+  bool operator<(const EventPosition& o) const { return seq < o.seq; }
 };
 
 // Opaque cursors over event positions.

@@ -1,0 +1,27 @@
+// Which events a stream subscriber wants. Pure.
+#ifndef LEADRELAY_SERVER_STREAM_EVENT_FILTER_H_
+#define LEADRELAY_SERVER_STREAM_EVENT_FILTER_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "leadrelay/v1/event.pb.h"
+
+namespace leadrelay::stream {
+
+struct EventFilter {
+  std::vector<std::string> types;
+  std::vector<std::string> verticals;
+  std::vector<std::string> score_tiers;
+
+  bool Matches(const v1::Event& event) const;
+};
+
+// Validates the request's vocabularies (event types, verticals, tiers).
+absl::StatusOr<EventFilter> FilterFromRequest(
+    const v1::StreamEventsRequest& request);
+
+}  // namespace leadrelay::stream
+
+#endif  // LEADRELAY_SERVER_STREAM_EVENT_FILTER_H_

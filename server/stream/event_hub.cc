@@ -1,0 +1,521 @@
+#include "stream/event_hub.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/log.h"
+#include "common/status_util.h"
+#include "store/proto_time.h"
+
+namespace leadrelay::stream {
+
+using Event = std::shared_ptr<const store::StoredEvent>;
+
+struct EventHub::Feed {
+  std::string account_id;
+  int subscribers = 0;  // guarded by EventHub::mu_
+  absl::Mutex mu;
+  // Every event in (base, head], in log order.
+  std::deque<Event> ring ABSL_GUARDED_BY(mu);
+  store::EventPosition base ABSL_GUARDED_BY(mu);
+  store::EventPosition head ABSL_GUARDED_BY(mu);
+  std::vector<std::weak_ptr<Stream>> streams ABSL_GUARDED_BY(mu);
+  bool fetching ABSL_GUARDED_BY(mu) = false;
+  bool refetch ABSL_GUARDED_BY(mu) = false;
+  absl::Time last_notified ABSL_GUARDED_BY(mu) = absl::InfinitePast();
+  absl::Time last_fetch ABSL_GUARDED_BY(mu) = absl::InfinitePast();
+};
+
+class StreamReactor;
+
+struct EventHub::Stream {
+  EventHub* hub = nullptr;
+  std::shared_ptr<Feed> feed;
+  EventFilter filter;
+  std::string key_id;
+  std::string account_id;
+
+  absl::Mutex mu;
+  StreamReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;
+  store::EventPosition position ABSL_GUARDED_BY(mu);
+  store::EventPosition pending ABSL_GUARDED_BY(mu);
+  bool writing ABSL_GUARDED_BY(mu) = false;
+  bool catching_up ABSL_GUARDED_BY(mu) = false;
+  bool done ABSL_GUARDED_BY(mu) = false;
+  bool finish_called ABSL_GUARDED_BY(mu) = false;
+  grpc::Status finish_status ABSL_GUARDED_BY(mu);
+  // Events read from the log for this subscriber (replay / catch-up).
+  std::deque<Event> backlog ABSL_GUARDED_BY(mu);
+  absl::Time last_sent ABSL_GUARDED_BY(mu);
+  // The message being written; untouched until OnWriteDone.
+  v1::StreamEventsResponse out;
+};
+
+class StreamReactor : public grpc::ServerWriteReactor<v1::StreamEventsResponse> {
+ public:
+  explicit StreamReactor(std::shared_ptr<EventHub::Stream> stream)
+      : stream_(std::move(stream)) {
+    {
+      absl::MutexLock lock(&stream_->mu);
+      stream_->reactor = this;
+    }
+    stream_->hub->Pump(stream_);
+  }
+
+  void OnWriteDone(bool ok) override {
+    {
+      absl::MutexLock lock(&stream_->mu);
+      stream_->writing = false;
+      if (ok) {
+        stream_->position = stream_->pending;
+        stream_->last_sent = absl::Now();
+      } else if (!stream_->done) {
+        stream_->done = true;
+        stream_->finish_status =
+            grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
+      }
+    }
+    stream_->hub->Pump(stream_);
+  }
+
+  void OnCancel() override {
+    {
+      absl::MutexLock lock(&stream_->mu);
+      if (!stream_->done) {
+        stream_->done = true;
+        stream_->finish_status =
+            grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
+      }
+    }
+    stream_->hub->Pump(stream_);
+  }
+
+  void OnDone() override {
+    {
+      absl::MutexLock lock(&stream_->mu);
+      stream_->reactor = nullptr;
+    }
+    stream_->hub->Release(stream_);
+    delete this;
+  }
+
+ private:
+  std::shared_ptr<EventHub::Stream> stream_;
+};
+
+namespace {
+
+// Finishes at once with an error: for streams refused before they start.
+class RefusedStream
+    : public grpc::ServerWriteReactor<v1::StreamEventsResponse> {
+ public:
+  explicit RefusedStream(grpc::Status status) { Finish(std::move(status)); }
+  void OnDone() override { delete this; }
+};
+
+}  // namespace
+
+grpc::ServerWriteReactor<v1::StreamEventsResponse>* RefuseStream(
+    grpc::Status status) {
+  return new RefusedStream(std::move(status));
+}
+
+EventHub::EventHub(store::Pool& pool, HubOptions options)
+    : pool_(pool), options_(std::move(options)) {}
+
+EventHub::~EventHub() { Shutdown(); }
+
+void EventHub::Start() {
+  for (int i = 0; i < options_.worker_threads; ++i) {
+    threads_.emplace_back([this] { WorkerLoop(); });
+  }
+  threads_.emplace_back([this] { TimerLoop(); });
+}
+
+void EventHub::Shutdown() {
+  std::vector<std::shared_ptr<Stream>> streams;
+  {
+    absl::MutexLock lock(&mu_);
+    if (shutting_down_) return;
+    shutting_down_ = true;
+    for (auto& [account, feed] : feeds_) {
+      absl::MutexLock feed_lock(&feed->mu);
+      for (auto& weak : feed->streams) {
+        if (auto s = weak.lock()) streams.push_back(std::move(s));
+      }
+    }
+  }
+  for (auto& s : streams) {
+    {
+      absl::MutexLock lock(&s->mu);
+      if (!s->done) {
+        s->done = true;
+        s->finish_status = grpc::Status(
+            grpc::StatusCode::UNAVAILABLE,
+            absl::StrCat("server shutting down; reconnect with after=",
+                         store::EncodeCursor(s->position)));
+      }
+    }
+    Pump(s);
+  }
+  {
+    absl::MutexLock lock(&tasks_mu_);
+    stop_workers_ = true;
+  }
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+int EventHub::open_streams() const {
+  absl::MutexLock lock(&mu_);
+  return open_streams_;
+}
+
+void EventHub::Post(std::function<void()> task) {
+  absl::MutexLock lock(&tasks_mu_);
+  tasks_.push_back(std::move(task));
+}
+
+void EventHub::WorkerLoop() {
+  for (;;) {
+    std::function<void()> task;
+    {
+      absl::MutexLock lock(&tasks_mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(tasks_mu_) {
+        return stop_workers_ || !tasks_.empty();
+      };
+      tasks_mu_.Await(absl::Condition(&ready));
+      if (tasks_.empty()) return;  // stopping and drained
+      task = std::move(tasks_.front());
+      tasks_.pop_front();
+    }
+    task();
+  }
+}
+
+void EventHub::TimerLoop() {
+  for (;;) {
+    {
+      absl::MutexLock lock(&tasks_mu_);
+      tasks_mu_.AwaitWithTimeout(absl::Condition(&stop_workers_),
+                                 options_.poll_interval);
+      if (stop_workers_) return;
+    }
+    Tick();
+  }
+}
+
+void EventHub::Tick() {
+  absl::Time now = absl::Now();
+  std::vector<std::shared_ptr<Feed>> to_fetch;
+  std::vector<std::shared_ptr<Stream>> streams;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [account, feed] : feeds_) {
+      absl::MutexLock feed_lock(&feed->mu);
+      // Recently notified feeds are polled every tick: a committed event is
+      // readable only once older transactions end. Others, as a safety net.
+      if (now - feed->last_notified < absl::Seconds(2) ||
+          now - feed->last_fetch >= absl::Seconds(2)) {
+        to_fetch.push_back(feed);
+      }
+      for (auto& weak : feed->streams) {
+        if (auto s = weak.lock()) streams.push_back(std::move(s));
+      }
+    }
+  }
+  for (auto& feed : to_fetch) ScheduleFetch(feed);
+  for (auto& s : streams) {
+    StreamReactor* reactor = nullptr;
+    {
+      absl::MutexLock lock(&s->mu);
+      if (s->reactor == nullptr || s->writing || s->done ||
+          now - s->last_sent < options_.heartbeat_interval) {
+        continue;
+      }
+      s->out.Clear();
+      SetTimestamp(now, s->out.mutable_heartbeat()->mutable_time());
+      s->out.set_cursor(store::EncodeCursor(s->position));
+      s->pending = s->position;
+      s->writing = true;
+      reactor = s->reactor;
+    }
+    reactor->StartWrite(&s->out);
+  }
+}
+
+void EventHub::OnNotification(const store::Notification& n) {
+  std::vector<std::shared_ptr<Feed>> feeds;
+  {
+    absl::MutexLock lock(&mu_);
+    if (n.channel.empty()) {
+      for (auto& [account, feed] : feeds_) feeds.push_back(feed);
+    } else if (n.channel == store::kEventsChannel) {
+      auto it = feeds_.find(n.payload);
+      if (it != feeds_.end()) feeds.push_back(it->second);
+    }
+  }
+  absl::Time now = absl::Now();
+  for (auto& feed : feeds) {
+    {
+      absl::MutexLock lock(&feed->mu);
+      feed->last_notified = now;
+    }
+    ScheduleFetch(feed);
+  }
+}
+
+void EventHub::ScheduleFetch(const std::shared_ptr<Feed>& feed) {
+  {
+    absl::MutexLock lock(&feed->mu);
+    if (feed->fetching) {
+      feed->refetch = true;
+      return;
+    }
+    feed->fetching = true;
+  }
+  Post([this, feed] { Fetch(feed); });
+}
+
+void EventHub::Fetch(const std::shared_ptr<Feed>& feed) {
+  constexpr int kBatch = 1000;
+  for (;;) {
+    store::EventPosition head;
+    {
+      absl::MutexLock lock(&feed->mu);
+      head = feed->head;
+      feed->last_fetch = absl::Now();
+    }
+    std::vector<store::StoredEvent> events;
+    absl::Status status =
+        pool_.Run([&](store::Connection& conn) -> absl::Status {
+          LR_ASSIGN_OR_RETURN(events, store::ReadEvents(conn, feed->account_id,
+                                                        head, {}, kBatch));
+          return absl::OkStatus();
+        });
+    std::vector<std::shared_ptr<Stream>> streams;
+    {
+      absl::MutexLock lock(&feed->mu);
+      for (auto& e : events) {
+        if (!(feed->head < e.position)) continue;
+        feed->head = e.position;
+        feed->ring.push_back(
+            std::make_shared<const store::StoredEvent>(std::move(e)));
+      }
+      while (feed->ring.size() > options_.ring_capacity) {
+        feed->base = feed->ring.front()->position;
+        feed->ring.pop_front();
+      }
+      if (!events.empty()) {
+        auto& subs = feed->streams;
+        subs.erase(std::remove_if(subs.begin(), subs.end(),
+                                  [](auto& w) { return w.expired(); }),
+                   subs.end());
+        for (auto& weak : subs) {
+          if (auto s = weak.lock()) streams.push_back(std::move(s));
+        }
+      }
+    }
+    for (auto& s : streams) Pump(s);
+    if (!status.ok()) {
+      LogWarning(absl::StrCat("event stream fetch failed: ",
+                              status.message()));
+    }
+    if (status.ok() && static_cast<int>(events.size()) == kBatch) continue;
+    absl::MutexLock lock(&feed->mu);
+    if (feed->refetch) {
+      feed->refetch = false;
+      continue;
+    }
+    feed->fetching = false;
+    return;
+  }
+}
+
+EventHub::Next EventHub::NextAfter(Feed& feed, store::EventPosition position,
+                                   Event* out) {
+  absl::MutexLock lock(&feed.mu);
+  if (position < feed.base) return Next::kBehind;
+  auto it = std::upper_bound(
+      feed.ring.begin(), feed.ring.end(), position,
+      [](const store::EventPosition& p, const Event& e) {
+        return p < e->position;
+      });
+  if (it == feed.ring.end()) return Next::kNone;
+  *out = *it;
+  return Next::kFound;
+}
+
+void EventHub::Pump(const std::shared_ptr<Stream>& s) {
+  StreamReactor* reactor = nullptr;
+  bool finish = false;
+  grpc::Status status;
+  {
+    absl::MutexLock lock(&s->mu);
+    if (s->reactor == nullptr || s->writing || s->finish_called) return;
+    if (s->done) {
+      s->finish_called = true;
+      finish = true;
+      status = s->finish_status;
+      reactor = s->reactor;
+    } else {
+      for (;;) {
+        while (!s->backlog.empty() &&
+               !(s->position < s->backlog.front()->position)) {
+          s->backlog.pop_front();
+        }
+        Event event;
+        if (!s->backlog.empty()) {
+          event = std::move(s->backlog.front());
+          s->backlog.pop_front();
+        } else {
+          Next next = NextAfter(*s->feed, s->position, &event);
+          if (next == Next::kNone) return;
+          if (next == Next::kBehind) {
+            if (!s->catching_up) {
+              s->catching_up = true;
+              Post([this, s] { CatchUp(s); });
+            }
+            return;
+          }
+        }
+        if (!s->filter.Matches(event->event)) {
+          s->position = event->position;
+          continue;
+        }
+        s->out.Clear();
+        *s->out.mutable_event() = event->event;
+        s->out.set_cursor(event->event.cursor());
+        s->pending = event->position;
+        s->writing = true;
+        reactor = s->reactor;
+        break;
+      }
+    }
+  }
+  if (finish) {
+    reactor->Finish(status);
+  } else {
+    reactor->StartWrite(&s->out);
+  }
+}
+
+void EventHub::CatchUp(const std::shared_ptr<Stream>& s) {
+  store::EventPosition from;
+  {
+    absl::MutexLock lock(&s->mu);
+    from = s->position;
+  }
+  std::vector<store::StoredEvent> events;
+  absl::Status status = pool_.Run([&](store::Connection& conn) -> absl::Status {
+    LR_ASSIGN_OR_RETURN(events, store::ReadEvents(conn, s->account_id, from,
+                                                  {}, options_.catch_up_batch));
+    return absl::OkStatus();
+  });
+  {
+    absl::MutexLock lock(&s->mu);
+    s->catching_up = false;
+    if (!status.ok()) {
+      if (!s->done) {
+        s->done = true;
+        s->finish_status = grpc::Status(
+            grpc::StatusCode::UNAVAILABLE,
+            absl::StrCat("the event log is unavailable; reconnect with after=",
+                         store::EncodeCursor(s->position)));
+      }
+    } else {
+      for (auto& e : events) {
+        s->backlog.push_back(
+            std::make_shared<const store::StoredEvent>(std::move(e)));
+      }
+    }
+  }
+  // With nothing new in the log yet, the next tick or fetch pumps again.
+  if (!status.ok() || !events.empty()) Pump(s);
+}
+
+std::shared_ptr<EventHub::Feed> EventHub::AcquireFeed(
+    const std::string& account_id, store::EventPosition start) {
+  absl::MutexLock lock(&mu_);
+  std::shared_ptr<Feed>& feed = feeds_[account_id];
+  if (feed == nullptr) {
+    feed = std::make_shared<Feed>();
+    feed->account_id = account_id;
+    absl::MutexLock feed_lock(&feed->mu);
+    feed->base = start;
+    feed->head = start;
+  }
+  ++feed->subscribers;
+  return feed;
+}
+
+void EventHub::Release(const std::shared_ptr<Stream>& s) {
+  absl::MutexLock lock(&mu_);
+  --open_streams_;
+  if (--streams_per_key_[s->key_id] <= 0) streams_per_key_.erase(s->key_id);
+  if (--s->feed->subscribers == 0) {
+    auto it = feeds_.find(s->account_id);
+    if (it != feeds_.end() && it->second == s->feed) feeds_.erase(it);
+  }
+}
+
+absl::StatusOr<grpc::ServerWriteReactor<v1::StreamEventsResponse>*>
+EventHub::Open(const auth::Caller& caller,
+               const v1::StreamEventsRequest& request) {
+  LR_ASSIGN_OR_RETURN(EventFilter filter, FilterFromRequest(request));
+  std::optional<store::EventPosition> after;
+  if (!request.after().empty()) {
+    LR_ASSIGN_OR_RETURN(after, store::DecodeCursor(request.after()));
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    if (shutting_down_) {
+      return Unavailable("server shutting down; reconnect to another server");
+    }
+    if (streams_per_key_[caller.key_id] >= options_.max_streams_per_key) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "this API key already has ", options_.max_streams_per_key,
+          " open streams; close one first"));
+    }
+    ++streams_per_key_[caller.key_id];
+    ++open_streams_;
+  }
+  store::EventPosition latest;
+  store::EventPosition start;
+  absl::Status status = pool_.Run([&](store::Connection& conn) -> absl::Status {
+    LR_ASSIGN_OR_RETURN(latest,
+                        store::LatestPosition(conn, caller.account_id));
+    if (after.has_value()) {
+      start = *after;
+    } else if (request.has_since()) {
+      LR_ASSIGN_OR_RETURN(start, store::PositionAt(conn, caller.account_id,
+                                                   FromTimestamp(request.since())));
+    } else {
+      start = latest;
+    }
+    return absl::OkStatus();
+  });
+  auto stream = std::make_shared<Stream>();
+  stream->hub = this;
+  stream->filter = std::move(filter);
+  stream->key_id = caller.key_id;
+  stream->account_id = caller.account_id;
+  stream->feed = AcquireFeed(caller.account_id, latest);
+  if (!status.ok()) {
+    Release(stream);
+    return status;
+  }
+  {
+    absl::MutexLock lock(&stream->mu);
+    stream->position = start;
+    stream->last_sent = absl::Now();
+  }
+  {
+    absl::MutexLock lock(&stream->feed->mu);
+    stream->feed->streams.push_back(stream);
+  }
+  return new StreamReactor(stream);
+}
+
+}  // namespace leadrelay::stream

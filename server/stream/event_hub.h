@@ -1,0 +1,109 @@
+// Live event streams of one server process.
+//
+// Per account with subscribers, a feed keeps a bounded ring of its newest
+// events, refilled from the event log when NOTIFY says something committed
+// (any replica's commit) and by a short poll, because an event becomes
+// readable only once every older transaction has ended. Each subscriber has
+// a position in the log: it is served from the ring when the ring covers
+// its position, and from the log in bounded batches otherwise (replay, or a
+// slow reader that fell behind), so memory stays bounded and nothing is
+// skipped or sent twice. Streams use gRPC's callback API: no thread per
+// stream.
+#ifndef LEADRELAY_SERVER_STREAM_EVENT_HUB_H_
+#define LEADRELAY_SERVER_STREAM_EVENT_HUB_H_
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "auth/authorizer.h"
+#include "grpcpp/support/server_callback.h"
+#include "leadrelay/v1/event.pb.h"
+#include "store/events_repo.h"
+#include "store/notification_listener.h"
+#include "store/pg.h"
+#include "stream/event_filter.h"
+
+namespace leadrelay::stream {
+
+struct HubOptions {
+  size_t ring_capacity = 4096;      // newest events kept per account
+  int catch_up_batch = 256;         // events read from the log per subscriber
+  absl::Duration heartbeat_interval = absl::Seconds(15);
+  absl::Duration poll_interval = absl::Milliseconds(200);
+  int max_streams_per_key = 100;
+  int worker_threads = 2;
+};
+
+class EventHub {
+ public:
+  EventHub(store::Pool& pool, HubOptions options);
+  ~EventHub();  // Shutdown()
+  EventHub(const EventHub&) = delete;
+  EventHub& operator=(const EventHub&) = delete;
+
+  void Start();
+  // Ends every stream with UNAVAILABLE (clients resume from their cursor)
+  // and refuses new ones.
+  void Shutdown();
+
+  // Wired to the NotificationListener.
+  void OnNotification(const store::Notification& notification);
+
+  // Validates and opens a stream; the reactor is owned by gRPC.
+  absl::StatusOr<grpc::ServerWriteReactor<v1::StreamEventsResponse>*> Open(
+      const auth::Caller& caller, const v1::StreamEventsRequest& request);
+
+  int open_streams() const;
+
+  struct Feed;
+  struct Stream;
+
+ private:
+  friend class StreamReactor;
+  enum class Next { kFound, kNone, kBehind };
+
+  std::shared_ptr<Feed> AcquireFeed(const std::string& account_id,
+                                    store::EventPosition start);
+  void Release(const std::shared_ptr<Stream>& stream);
+  Next NextAfter(Feed& feed, store::EventPosition position,
+                 std::shared_ptr<const store::StoredEvent>* out);
+  void ScheduleFetch(const std::shared_ptr<Feed>& feed);
+  void Fetch(const std::shared_ptr<Feed>& feed);
+  void Pump(const std::shared_ptr<Stream>& stream);
+  void CatchUp(const std::shared_ptr<Stream>& stream);
+  void Tick();
+  void Post(std::function<void()> task);
+  void WorkerLoop();
+  void TimerLoop();
+
+  store::Pool& pool_;
+  HubOptions options_;
+
+  mutable absl::Mutex mu_;
+  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  std::map<std::string, std::shared_ptr<Feed>> feeds_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int> streams_per_key_ ABSL_GUARDED_BY(mu_);
+  int open_streams_ ABSL_GUARDED_BY(mu_) = 0;
+
+  absl::Mutex tasks_mu_;
+  std::deque<std::function<void()>> tasks_ ABSL_GUARDED_BY(tasks_mu_);
+  bool stop_workers_ ABSL_GUARDED_BY(tasks_mu_) = false;
+  std::vector<std::thread> threads_;
+};
+
+// A reactor that finishes at once with `status`: for refused streams.
+grpc::ServerWriteReactor<v1::StreamEventsResponse>* RefuseStream(
+    grpc::Status status);
+
+}  // namespace leadrelay::stream
+
+#endif  // LEADRELAY_SERVER_STREAM_EVENT_HUB_H_
