@@ -14,6 +14,13 @@ absl::StatusOr<std::string> ExtractApiKey(
     std::optional<absl::string_view> authorization,
     std::optional<absl::string_view> x_api_key) {
   absl::string_view key;
+  // An empty Authorization header (some HTTP tools send one) defers to
+  // X-Api-Key.
+  if (authorization.has_value() &&
+      absl::StripAsciiWhitespace(*authorization).empty() &&
+      x_api_key.has_value()) {
+    authorization.reset();
+  }
   if (authorization.has_value()) {
     absl::string_view value = absl::StripAsciiWhitespace(*authorization);
     if (!absl::StartsWithIgnoreCase(value, "bearer ")) {

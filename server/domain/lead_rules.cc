@@ -171,7 +171,9 @@ absl::StatusOr<std::vector<std::string>> ApplyLeadUpdate(
       changed.push_back("score_tier");
     }
   }
-  if (update.has_score_breakdown()) {
+  if (update.has_score_breakdown() &&
+      update.score_breakdown().SerializeAsString() !=
+          lead.score_breakdown().SerializeAsString()) {
     *lead.mutable_score_breakdown() = update.score_breakdown();
     changed.push_back("score_breakdown");
   }
@@ -188,7 +190,12 @@ absl::StatusOr<absl::Time> ParseDate(absl::string_view field,
                                      absl::string_view date) {
   absl::Time t;
   std::string err;
-  if (date.size() != 10 ||
+  bool shaped = date.size() == 10 && date[4] == '-' && date[7] == '-';
+  for (size_t i = 0; shaped && i < date.size(); ++i) {
+    shaped = i == 4 || i == 7 ||
+             absl::ascii_isdigit(static_cast<unsigned char>(date[i]));
+  }
+  if (!shaped ||
       !absl::ParseTime("%Y-%m-%d", date, absl::UTCTimeZone(), &t, &err)) {
     return InvalidRequest(absl::StrCat(
         field, " must be an ISO 8601 date such as 2026-05-01; got '", date,

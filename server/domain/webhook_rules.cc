@@ -45,7 +45,8 @@ absl::StatusOr<ParsedUrl> ParseHttpUrl(absl::string_view url) {
   }
   absl::string_view host = authority;
   absl::string_view port;
-  if (!host.empty() && host[0] == '[') {
+  bool bracketed = !host.empty() && host[0] == '[';
+  if (bracketed) {
     size_t close = host.find(']');
     if (close == absl::string_view::npos) return bad("unclosed IPv6 bracket");
     port = host.substr(close + 1);
@@ -58,15 +59,37 @@ absl::StatusOr<ParsedUrl> ParseHttpUrl(absl::string_view url) {
     port = host.substr(colon + 1);
     host = host.substr(0, colon);
   }
-  if (host.empty()) return bad("missing host");
   if (!port.empty()) {
-    if (!absl::SimpleAtoi(port, &out.port) || out.port < 1 ||
+    bool digits = port.size() <= 5 &&
+                  std::all_of(port.begin(), port.end(), [](char c) {
+                    return absl::ascii_isdigit(static_cast<unsigned char>(c));
+                  });
+    if (!digits || !absl::SimpleAtoi(port, &out.port) || out.port < 1 ||
         out.port > 65535) {
       return bad("port must be 1-65535");
     }
   }
   out.host = absl::AsciiStrToLower(host);
-  if (out.host.back() == '.') out.host.pop_back();
+  if (!out.host.empty() && out.host.back() == '.') out.host.pop_back();
+  if (out.host.empty()) return bad("missing host");
+  if (bracketed) {
+    // An IPv6 literal: hex digits, colons, and dots of an embedded IPv4.
+    for (char c : out.host) {
+      if (!absl::ascii_isxdigit(static_cast<unsigned char>(c)) && c != ':' &&
+          c != '.') {
+        return bad("malformed IPv6 address");
+      }
+    }
+  } else {
+    // A DNS name or IPv4 literal: letters, digits, '-', '.' and '_'.
+    for (char c : out.host) {
+      if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' &&
+          c != '.' && c != '_') {
+        return bad("host must be a DNS name or an IP address");
+      }
+    }
+    if (absl::StrContains(out.host, "..")) return bad("empty DNS label");
+  }
   return out;
 }
 
