@@ -15,8 +15,8 @@
 #include "absl/time/time.h"
 #include "auth/authorizer.h"
 #include "bootstrap.h"
-#include "delivery/dispatcher.h"
 #include "common/log.h"
+#include "delivery/dispatcher.h"
 #include "grpc_server.h"
 #include "store/events_repo.h"
 #include "store/migrations.h"
@@ -104,8 +104,9 @@ int Run() {
 
   if (std::string name = absl::GetFlag(FLAGS_bootstrap_account);
       !name.empty()) {
-    auto result = BootstrapAccount(pool, name, absl::GetFlag(FLAGS_bootstrap_plan),
-                                   absl::GetFlag(FLAGS_bootstrap_credits));
+    auto result =
+        BootstrapAccount(pool, name, absl::GetFlag(FLAGS_bootstrap_plan),
+                         absl::GetFlag(FLAGS_bootstrap_credits));
     if (!result.ok()) {
       LogError(absl::StrCat("bootstrap failed: ", result.status().message()));
       return 1;
@@ -125,7 +126,8 @@ int Run() {
   std::unique_ptr<delivery::Dispatcher> dispatcher;
   if (absl::GetFlag(FLAGS_dispatch_webhooks)) {
     delivery::DispatcherOptions d;
-    auto schedule = delivery::ParseSchedule(absl::GetFlag(FLAGS_retry_schedule));
+    auto schedule =
+        delivery::ParseSchedule(absl::GetFlag(FLAGS_retry_schedule));
     if (!schedule.has_value()) {
       std::fprintf(stderr, "--retry_schedule: expected e.g. 1m,5m,30m\n");
       return 2;
@@ -155,8 +157,8 @@ int Run() {
 
   auth::Authorizer authorizer(pool);
   store::NotificationListener listener(
-      url, {store::kEventsChannel, store::kDeliveriesChannel,
-            store::kKeysChannel});
+      url,
+      {store::kEventsChannel, store::kDeliveriesChannel, store::kKeysChannel});
   listener.AddHandler([&](const store::Notification& n) {
     if (n.channel.empty() || n.channel == store::kKeysChannel) {
       authorizer.Invalidate(n.payload);
@@ -182,8 +184,8 @@ int Run() {
     LogError(std::string(server.status().message()));
     return 1;
   }
-  LogInfo(absl::StrCat("leadrelay-server listening on ",
-                       server_options.address, " (gRPC)"));
+  LogInfo(absl::StrCat("leadrelay-server listening on ", server_options.address,
+                       " (gRPC)"));
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);

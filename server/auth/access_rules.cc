@@ -42,11 +42,16 @@ absl::StatusOr<std::string> ExtractApiKey(
 
 std::string ScopeName(v1::Scope scope) {
   switch (scope) {
-    case v1::SCOPE_READ: return "read";
-    case v1::SCOPE_WRITE: return "write";
-    case v1::SCOPE_INGEST: return "ingest";
-    case v1::SCOPE_ADMIN: return "admin";
-    default: return "admin";
+    case v1::SCOPE_READ:
+      return "read";
+    case v1::SCOPE_WRITE:
+      return "write";
+    case v1::SCOPE_INGEST:
+      return "ingest";
+    case v1::SCOPE_ADMIN:
+      return "admin";
+    default:
+      return "admin";
   }
 }
 
@@ -62,9 +67,8 @@ absl::Status ValidateScopes(const std::vector<std::string>& scopes) {
 
 bool HasScope(const std::vector<std::string>& granted, v1::Scope required) {
   std::string name = ScopeName(required);
-  return std::any_of(granted.begin(), granted.end(), [&](const auto& s) {
-    return s == name || s == "admin";
-  });
+  return std::any_of(granted.begin(), granted.end(),
+                     [&](const auto& s) { return s == name || s == "admin"; });
 }
 
 v1::MethodPolicy PolicyFor(absl::string_view method) {

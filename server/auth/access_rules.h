@@ -34,7 +34,7 @@ v1::MethodPolicy PolicyFor(absl::string_view method);
 
 struct RateLimitVerdict {
   bool allowed = true;
-  int limit = 0;        // 0: unlimited
+  int limit = 0;  // 0: unlimited
   int remaining = 0;
   int64_t reset_unix = 0;  // when the window ends
   int retry_after_seconds = 0;

@@ -89,9 +89,8 @@ void Authorizer::Invalidate(const std::string& key_id) {
     cache_.clear();
     return;
   }
-  absl::erase_if(cache_, [&](const auto& entry) {
-    return entry.second.key_id == key_id;
-  });
+  absl::erase_if(
+      cache_, [&](const auto& entry) { return entry.second.key_id == key_id; });
 }
 
 }  // namespace leadrelay::auth

@@ -8,9 +8,9 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "absl/strings/string_view.h"
 #include "grpcpp/server_context.h"
 #include "leadrelay/v1/options.pb.h"
 #include "store/pg.h"

@@ -17,8 +17,7 @@ absl::Status WithReason(absl::Status status, absl::string_view reason) {
 }  // namespace
 
 absl::Status InvalidRequest(absl::string_view message) {
-  return WithReason(absl::InvalidArgumentError(message),
-                    kReasonInvalidRequest);
+  return WithReason(absl::InvalidArgumentError(message), kReasonInvalidRequest);
 }
 
 absl::Status Unauthorized(absl::string_view message) {

@@ -39,10 +39,10 @@ std::optional<int> RetryAfterSecondsOf(const absl::Status& status);
 
 }  // namespace leadrelay
 
-#define LR_RETURN_IF_ERROR(expr)              \
-  do {                                        \
-    absl::Status lr_status_ = (expr);         \
-    if (!lr_status_.ok()) return lr_status_;  \
+#define LR_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    absl::Status lr_status_ = (expr);        \
+    if (!lr_status_.ok()) return lr_status_; \
   } while (false)
 
 #define LR_CONCAT_INNER(a, b) a##b

@@ -31,8 +31,11 @@ std::string CleanExcerpt(const std::string& raw) {
   size_t i = 0;
   while (i < raw.size()) {
     unsigned char c = raw[i];
-    int length = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3
-                 : (c >> 3) == 30 ? 4 : 0;
+    int length = c < 0x80         ? 1
+                 : (c >> 5) == 6  ? 2
+                 : (c >> 4) == 14 ? 3
+                 : (c >> 3) == 30 ? 4
+                                  : 0;
     bool valid = length > 0 && i + length <= raw.size();
     for (int k = 1; valid && k < length; ++k) {
       valid = (static_cast<unsigned char>(raw[i + k]) >> 6) == 2;
@@ -123,8 +126,8 @@ store::AttemptRecord Dispatcher::ToRecord(const store::ClaimedDelivery& claim,
   if (result.retry_after.has_value()) {
     outcome.retry_after = ParseRetryAfter(*result.retry_after, now);
   }
-  Decision d = Decide(options_.retry, outcome, claim.attempt_number, now,
-                      UnitRandom());
+  Decision d =
+      Decide(options_.retry, outcome, claim.attempt_number, now, UnitRandom());
   switch (d.verdict) {
     case Verdict::kSucceeded:
       r.status = "succeeded";
@@ -145,9 +148,8 @@ store::AttemptRecord Dispatcher::ToRecord(const store::ClaimedDelivery& claim,
   return r;
 }
 
-void Dispatcher::Dispatch(
-    store::ClaimedDelivery claim,
-    std::function<void(store::AttemptRecord)> on_result) {
+void Dispatcher::Dispatch(store::ClaimedDelivery claim,
+                          std::function<void(store::AttemptRecord)> on_result) {
   absl::Time attempted_at = absl::Now();
   v1::Event event;
   absl::StatusOr<std::string> body =
@@ -157,16 +159,15 @@ void Dispatcher::Dispatch(
   if (!body.ok()) {
     HttpResult failed;
     failed.network_error = true;
-    failed.error = absl::StrCat("could not build payload: ",
-                                body.status().message());
+    failed.error =
+        absl::StrCat("could not build payload: ", body.status().message());
     on_result(ToRecord(claim, failed, attempted_at));
     return;
   }
   HttpRequest request;
   request.url = claim.url;
-  request.headers =
-      SignedHeaders(claim.secrets, claim.id, event.type(),
-                    absl::ToUnixSeconds(attempted_at), *body);
+  request.headers = SignedHeaders(claim.secrets, claim.id, event.type(),
+                                  absl::ToUnixSeconds(attempted_at), *body);
   request.body = std::move(*body);
   request.endpoint_key = claim.webhook_id;
   request.allow_private_addresses = HostAllowed(claim.url);
@@ -186,8 +187,8 @@ absl::Status Dispatcher::Record(
         std::vector<store::DisabledWebhook> disabled,
         store::RecordAttempts(conn, records, options_.disable_after));
     for (const auto& d : disabled) {
-      LogWarning(absl::StrCat("webhook ", d.webhook_id, " disabled: ",
-                              d.reason));
+      LogWarning(
+          absl::StrCat("webhook ", d.webhook_id, " disabled: ", d.reason));
       v1::Event event;
       event.set_type("webhook.disabled");
       auto* data = event.mutable_webhook_disabled();
@@ -201,8 +202,7 @@ absl::Status Dispatcher::Record(
   });
 }
 
-absl::StatusOr<v1::Delivery> Dispatcher::SendNow(
-    store::ClaimedDelivery claim) {
+absl::StatusOr<v1::Delivery> Dispatcher::SendNow(store::ClaimedDelivery claim) {
   std::string account_id = claim.account_id;
   std::string webhook_id = claim.webhook_id;
   std::string id = claim.id;
@@ -244,8 +244,8 @@ void Dispatcher::ClaimLoop() {
       {
         absl::MutexLock lock(&mu_);
         if (stopping_) return;
-        capacity = std::min(options_.claim_batch,
-                            options_.max_in_flight - in_flight_);
+        capacity =
+            std::min(options_.claim_batch, options_.max_in_flight - in_flight_);
       }
       if (capacity <= 0) break;
       std::vector<store::ClaimedDelivery> claims;
@@ -257,8 +257,8 @@ void Dispatcher::ClaimLoop() {
             return absl::OkStatus();
           });
       if (!status.ok()) {
-        LogWarning(absl::StrCat("claiming deliveries failed: ",
-                                status.message()));
+        LogWarning(
+            absl::StrCat("claiming deliveries failed: ", status.message()));
         break;
       }
       {
@@ -307,9 +307,9 @@ void Dispatcher::RecordLoop() {
       backoff = absl::Milliseconds(100);
       continue;
     }
-    LogWarning(absl::StrCat("recording ", batch.size(),
-                            " delivery attempts failed (will retry): ",
-                            status.message()));
+    LogWarning(absl::StrCat(
+        "recording ", batch.size(),
+        " delivery attempts failed (will retry): ", status.message()));
     absl::MutexLock lock(&mu_);
     if (drained_) return;  // leases expire; the deliveries are sent again
     mu_.AwaitWithTimeout(absl::Condition(&drained_), backoff);
@@ -332,9 +332,9 @@ void Dispatcher::PruneLoop() {
             LR_ASSIGN_OR_RETURN(
                 int bodies, store::PruneAttemptBodies(
                                 conn, options_.attempt_body_retention, 500));
-            LR_ASSIGN_OR_RETURN(
-                int rows, store::PruneFinishedDeliveries(
-                              conn, options_.delivery_retention, 500));
+            LR_ASSIGN_OR_RETURN(int rows,
+                                store::PruneFinishedDeliveries(
+                                    conn, options_.delivery_retention, 500));
             touched = bodies + rows;
             return absl::OkStatus();
           });

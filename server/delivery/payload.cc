@@ -12,11 +12,21 @@ std::string JsonString(absl::string_view text) {
   std::string out = "\"";
   for (unsigned char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           out += absl::StrFormat("\\u%04x", c);
@@ -41,8 +51,8 @@ absl::StatusOr<std::string> EventDataJson(const v1::Event& event) {
   auto status = google::protobuf::util::MessageToJsonString(
       reflection->GetMessage(event, field), &json, options);
   if (!status.ok()) {
-    return absl::InternalError(absl::StrCat("payload JSON: ",
-                                            status.message().as_string()));
+    return absl::InternalError(
+        absl::StrCat("payload JSON: ", status.message().as_string()));
   }
   return json;
 }

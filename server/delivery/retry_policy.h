@@ -26,7 +26,7 @@ struct RetryPolicy {
 std::optional<std::vector<absl::Duration>> ParseSchedule(absl::string_view s);
 
 struct AttemptOutcome {
-  int http_status = 0;        // 0: no response (network error)
+  int http_status = 0;         // 0: no response (network error)
   bool network_error = false;  // DNS, refused, TLS, timeout, blocked
   // Retry-After header of the response, if any.
   std::optional<absl::Duration> retry_after;

@@ -19,8 +19,7 @@ std::string HmacSha256(absl::string_view key, absl::string_view data) {
   return std::string(reinterpret_cast<char*>(out), length);
 }
 
-std::string HexBodySignature(absl::string_view secret,
-                             absl::string_view body) {
+std::string HexBodySignature(absl::string_view secret, absl::string_view body) {
   return absl::BytesToHexString(HmacSha256(secret, body));
 }
 
@@ -39,9 +38,8 @@ std::string StandardWebhooksSignature(absl::string_view secret,
                                       absl::string_view body) {
   std::string signed_content =
       absl::StrCat(message_id, ".", timestamp, ".", body);
-  return absl::StrCat(
-      "v1,", absl::Base64Escape(
-                 HmacSha256(StandardWebhooksKey(secret), signed_content)));
+  return absl::StrCat("v1,", absl::Base64Escape(HmacSha256(
+                                 StandardWebhooksKey(secret), signed_content)));
 }
 
 std::vector<std::pair<std::string, std::string>> SignedHeaders(

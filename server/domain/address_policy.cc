@@ -73,7 +73,7 @@ std::optional<std::string> ForbiddenIpv6Range(const uint8_t ipv6[16]) {
   if (std::memcmp(ipv6, kZero, 15) == 0 && ipv6[15] <= 1) {
     return std::string(ipv6[15] == 0 ? "unspecified (::)" : "loopback (::1)");
   }
-  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0,
+  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0,    0,
                                           0, 0, 0, 0, 0xff, 0xff};
   static constexpr uint8_t kNat64[12] = {0, 0x64, 0xff, 0x9b};
   if (std::memcmp(ipv6, kMapped, 12) == 0 ||

@@ -13,7 +13,7 @@ using Case = v1::PublishEventRequest::DataCase;
 
 struct EventKind {
   const char* type;
-  Case payload;      // DATA_NOT_SET: not publishable through PublishEvent
+  Case payload;  // DATA_NOT_SET: not publishable through PublishEvent
 };
 
 constexpr EventKind kKinds[] = {
@@ -42,14 +42,22 @@ const EventKind* Find(absl::string_view type) {
 // The payload field name in JSON, for error messages.
 const char* PayloadName(Case c) {
   switch (c) {
-    case Case::kLead: return "lead";
-    case Case::kLeadEnriched: return "lead_enriched";
-    case Case::kStats: return "stats";
-    case Case::kFollower: return "follower";
-    case Case::kDm: return "dm";
-    case Case::kJob: return "job";
-    case Case::kConnection: return "connection";
-    default: return "none";
+    case Case::kLead:
+      return "lead";
+    case Case::kLeadEnriched:
+      return "lead_enriched";
+    case Case::kStats:
+      return "stats";
+    case Case::kFollower:
+      return "follower";
+    case Case::kDm:
+      return "dm";
+    case Case::kJob:
+      return "job";
+    case Case::kConnection:
+      return "connection";
+    default:
+      return "none";
   }
 }
 
@@ -68,15 +76,15 @@ bool IsKnownEventType(absl::string_view type) { return Find(type) != nullptr; }
 
 absl::Status ValidateSubscription(const std::vector<std::string>& events) {
   if (events.empty()) {
-    return InvalidRequest(absl::StrCat(
-        "events must name at least one event type: ",
-        absl::StrJoin(EventTypes(), ", ")));
+    return InvalidRequest(
+        absl::StrCat("events must name at least one event type: ",
+                     absl::StrJoin(EventTypes(), ", ")));
   }
   for (const std::string& e : events) {
     if (!IsKnownEventType(e)) {
-      return InvalidRequest(absl::StrCat("unknown event type '", e,
-                                         "'; known types: ",
-                                         absl::StrJoin(EventTypes(), ", ")));
+      return InvalidRequest(
+          absl::StrCat("unknown event type '", e,
+                       "'; known types: ", absl::StrJoin(EventTypes(), ", ")));
     }
   }
   return absl::OkStatus();
@@ -86,9 +94,9 @@ absl::Status BuildPublishedEvent(const v1::PublishEventRequest& request,
                                  v1::Event& event) {
   const EventKind* kind = Find(request.type());
   if (kind == nullptr) {
-    return InvalidRequest(absl::StrCat("unknown event type '", request.type(),
-                                       "'; known types: ",
-                                       absl::StrJoin(EventTypes(), ", ")));
+    return InvalidRequest(
+        absl::StrCat("unknown event type '", request.type(),
+                     "'; known types: ", absl::StrJoin(EventTypes(), ", ")));
   }
   if (kind->payload == Case::DATA_NOT_SET) {
     return InvalidRequest(absl::StrCat("'", request.type(),
@@ -102,21 +110,32 @@ absl::Status BuildPublishedEvent(const v1::PublishEventRequest& request,
   }
   event.set_type(request.type());
   switch (request.data_case()) {
-    case Case::kLead: *event.mutable_lead() = request.lead(); break;
+    case Case::kLead:
+      *event.mutable_lead() = request.lead();
+      break;
     case Case::kLeadEnriched: {
       auto* data = event.mutable_lead_enriched();
       *data = request.lead_enriched();
       data->set_count(data->leads_size());
       break;
     }
-    case Case::kStats: *event.mutable_stats() = request.stats(); break;
-    case Case::kFollower: *event.mutable_follower() = request.follower(); break;
-    case Case::kDm: *event.mutable_dm() = request.dm(); break;
-    case Case::kJob: *event.mutable_job() = request.job(); break;
+    case Case::kStats:
+      *event.mutable_stats() = request.stats();
+      break;
+    case Case::kFollower:
+      *event.mutable_follower() = request.follower();
+      break;
+    case Case::kDm:
+      *event.mutable_dm() = request.dm();
+      break;
+    case Case::kJob:
+      *event.mutable_job() = request.job();
+      break;
     case Case::kConnection:
       *event.mutable_connection() = request.connection();
       break;
-    default: break;
+    default:
+      break;
   }
   return absl::OkStatus();
 }

@@ -32,8 +32,8 @@ absl::Status CheckVocabulary(absl::string_view field, std::string& value,
   absl::AsciiStrToLower(&value);
   if (OneOf(set, value)) return absl::OkStatus();
   return InvalidRequest(absl::StrCat(field, " must be one of ",
-                                     absl::StrJoin(set, ", "), "; got '",
-                                     value, "'"));
+                                     absl::StrJoin(set, ", "), "; got '", value,
+                                     "'"));
 }
 
 absl::Status CheckLength(absl::string_view field, absl::string_view value,
@@ -85,8 +85,8 @@ absl::Status NormalizeNewLead(v1::Lead& lead) {
   if (!lead.id().empty()) {
     return InvalidRequest("id is assigned by the server; leave it empty");
   }
-  LR_RETURN_IF_ERROR(CheckVocabulary("vertical", *lead.mutable_vertical(),
-                                     kVerticals));
+  LR_RETURN_IF_ERROR(
+      CheckVocabulary("vertical", *lead.mutable_vertical(), kVerticals));
   if (lead.score() < 0 || lead.score() > 100) {
     return InvalidRequest(
         absl::StrCat("score must be between 0 and 100; got ", lead.score()));
@@ -94,8 +94,8 @@ absl::Status NormalizeNewLead(v1::Lead& lead) {
   if (lead.score_tier().empty()) {
     lead.set_score_tier(TierForScore(lead.score()));
   } else {
-    LR_RETURN_IF_ERROR(CheckVocabulary("score_tier",
-                                       *lead.mutable_score_tier(), kTiers));
+    LR_RETURN_IF_ERROR(
+        CheckVocabulary("score_tier", *lead.mutable_score_tier(), kTiers));
   }
   if (lead.first_name().empty() && lead.linkedin().full_name().empty()) {
     return InvalidRequest("first_name (or linkedin.full_name) is required");
@@ -177,8 +177,8 @@ absl::StatusOr<std::vector<std::string>> ApplyLeadUpdate(
     *lead.mutable_score_breakdown() = update.score_breakdown();
     changed.push_back("score_breakdown");
   }
-  if (!update.has_status() && !update.has_score() &&
-      !update.has_score_tier() && !update.has_score_breakdown()) {
+  if (!update.has_status() && !update.has_score() && !update.has_score_tier() &&
+      !update.has_score_breakdown()) {
     return InvalidRequest(
         "nothing to update: set status, score, score_tier or "
         "score_breakdown");

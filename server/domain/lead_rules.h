@@ -41,8 +41,8 @@ struct LeadQuery {
   std::string score_tier;
   std::string suburb;
   std::string status;
-  std::optional<absl::Time> from;        // inclusive
-  std::optional<absl::Time> until;       // exclusive (day after date_to)
+  std::optional<absl::Time> from;   // inclusive
+  std::optional<absl::Time> until;  // exclusive (day after date_to)
   int page = 1;
   int limit = 25;
 };

@@ -60,10 +60,10 @@ absl::StatusOr<ParsedUrl> ParseHttpUrl(absl::string_view url) {
     host = host.substr(0, colon);
   }
   if (!port.empty()) {
-    bool digits = port.size() <= 5 &&
-                  std::all_of(port.begin(), port.end(), [](char c) {
-                    return absl::ascii_isdigit(static_cast<unsigned char>(c));
-                  });
+    bool digits =
+        port.size() <= 5 && std::all_of(port.begin(), port.end(), [](char c) {
+          return absl::ascii_isdigit(static_cast<unsigned char>(c));
+        });
     if (!digits || !absl::SimpleAtoi(port, &out.port) || out.port < 1 ||
         out.port > 65535) {
       return bad("port must be 1-65535");
@@ -108,9 +108,9 @@ absl::Status ValidateWebhookUrl(absl::string_view url,
     return InvalidRequest("url must not point at localhost");
   }
   if (auto range = ForbiddenLiteral(parsed.host)) {
-    return InvalidRequest(absl::StrCat(
-        "url must point at a public address; ", parsed.host, " is in the ",
-        *range, " range"));
+    return InvalidRequest(absl::StrCat("url must point at a public address; ",
+                                       parsed.host, " is in the ", *range,
+                                       " range"));
   }
   return absl::OkStatus();
 }

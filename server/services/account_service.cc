@@ -11,19 +11,18 @@ using store::Connection;
 grpc::Status AccountServiceImpl::GetMe(grpc::ServerContext* ctx,
                                        const v1::GetMeRequest*,
                                        v1::GetMeResponse* resp) {
-  return Serve(deps_, ctx, "leadrelay.v1.AccountService.GetMe",
-               [&](const auth::Caller& caller) {
-                 return deps_.pool->Run([&](Connection& conn) -> absl::Status {
-                   LR_ASSIGN_OR_RETURN(
-                       *resp->mutable_account(),
-                       store::GetAccount(conn, caller.account_id));
-                   LR_ASSIGN_OR_RETURN(
-                       *resp->mutable_api_key(),
-                       store::GetApiKey(conn, caller.account_id,
-                                        caller.key_id));
-                   return absl::OkStatus();
-                 });
-               });
+  return Serve(
+      deps_, ctx, "leadrelay.v1.AccountService.GetMe",
+      [&](const auth::Caller& caller) {
+        return deps_.pool->Run([&](Connection& conn) -> absl::Status {
+          LR_ASSIGN_OR_RETURN(*resp->mutable_account(),
+                              store::GetAccount(conn, caller.account_id));
+          LR_ASSIGN_OR_RETURN(
+              *resp->mutable_api_key(),
+              store::GetApiKey(conn, caller.account_id, caller.key_id));
+          return absl::OkStatus();
+        });
+      });
 }
 
 grpc::Status AccountServiceImpl::GetCredits(grpc::ServerContext* ctx,
@@ -55,9 +54,9 @@ grpc::Status AccountServiceImpl::GetAccountStats(
                });
 }
 
-grpc::Status ApiKeyServiceImpl::CreateApiKey(
-    grpc::ServerContext* ctx, const v1::CreateApiKeyRequest* req,
-    v1::CreateApiKeyResponse* resp) {
+grpc::Status ApiKeyServiceImpl::CreateApiKey(grpc::ServerContext* ctx,
+                                             const v1::CreateApiKeyRequest* req,
+                                             v1::CreateApiKeyResponse* resp) {
   return Serve(
       deps_, ctx, "leadrelay.v1.ApiKeyService.CreateApiKey",
       [&](const auth::Caller& caller) -> absl::Status {
@@ -69,10 +68,9 @@ grpc::Status ApiKeyServiceImpl::CreateApiKey(
         if (scopes.empty()) scopes = {"read", "write"};
         LR_RETURN_IF_ERROR(auth::ValidateScopes(scopes));
         return deps_.pool->Run([&](Connection& conn) -> absl::Status {
-          LR_ASSIGN_OR_RETURN(
-              store::CreatedApiKey created,
-              store::CreateApiKey(conn, caller.account_id, req->name(),
-                                  scopes));
+          LR_ASSIGN_OR_RETURN(store::CreatedApiKey created,
+                              store::CreateApiKey(conn, caller.account_id,
+                                                  req->name(), scopes));
           *resp->mutable_api_key() = std::move(created.api_key);
           resp->set_key(std::move(created.secret));
           return absl::OkStatus();
@@ -95,16 +93,15 @@ grpc::Status ApiKeyServiceImpl::ListApiKeys(grpc::ServerContext* ctx,
                });
 }
 
-grpc::Status ApiKeyServiceImpl::RevokeApiKey(
-    grpc::ServerContext* ctx, const v1::RevokeApiKeyRequest* req,
-    v1::RevokeApiKeyResponse* resp) {
+grpc::Status ApiKeyServiceImpl::RevokeApiKey(grpc::ServerContext* ctx,
+                                             const v1::RevokeApiKeyRequest* req,
+                                             v1::RevokeApiKeyResponse* resp) {
   return Serve(deps_, ctx, "leadrelay.v1.ApiKeyService.RevokeApiKey",
                [&](const auth::Caller& caller) {
                  return deps_.pool->Run([&](Connection& conn) -> absl::Status {
                    LR_ASSIGN_OR_RETURN(
                        *resp->mutable_api_key(),
-                       store::RevokeApiKey(conn, caller.account_id,
-                                           req->id()));
+                       store::RevokeApiKey(conn, caller.account_id, req->id()));
                    deps_.authorizer->Invalidate(req->id());
                    return absl::OkStatus();
                  });

@@ -11,10 +11,10 @@
 #include "absl/time/time.h"
 #include "auth/authorizer.h"
 #include "delivery/dispatcher.h"
-#include "stream/event_hub.h"
 #include "grpcpp/server_context.h"
 #include "services/grpc_status.h"
 #include "store/pg.h"
+#include "stream/event_hub.h"
 
 namespace leadrelay {
 

@@ -16,37 +16,38 @@ using store::Connection;
 grpc::Status WebhookServiceImpl::ListDeliveries(
     grpc::ServerContext* ctx, const v1::ListDeliveriesRequest* req,
     v1::ListDeliveriesResponse* resp) {
-  return Serve(
-      deps_, ctx, "leadrelay.v1.WebhookService.ListDeliveries",
-      [&](const auth::Caller& caller) -> absl::Status {
-        store::DeliveryQuery q;
-        q.webhook_id = req->webhook_id();
-        q.status = req->status();
-        if (!q.status.empty() && q.status != "pending" &&
-            q.status != "succeeded" && q.status != "failed") {
-          return InvalidRequest(
-              "status must be one of pending, succeeded, failed");
-        }
-        q.event_type = req->event_type();
-        if (req->has_since()) q.since = FromTimestamp(req->since());
-        if (req->has_until()) q.until = FromTimestamp(req->until());
-        if (req->page() < 0) return InvalidRequest("page must be 1 or more");
-        if (req->limit() < 0 || req->limit() > 100) {
-          return InvalidRequest(absl::StrCat(
-              "limit must be between 1 and 100; got ", req->limit()));
-        }
-        if (req->page() > 0) q.page = req->page();
-        if (req->limit() > 0) q.limit = req->limit();
-        return deps_.pool->Run([&](Connection& conn) -> absl::Status {
-          // NOT_FOUND for another account's webhook, not an empty list.
-          LR_RETURN_IF_ERROR(
-              store::GetWebhook(conn, caller.account_id, q.webhook_id)
-                  .status());
-          LR_ASSIGN_OR_RETURN(*resp,
-                              store::ListDeliveries(conn, caller.account_id, q));
-          return absl::OkStatus();
-        });
-      });
+  return Serve(deps_, ctx, "leadrelay.v1.WebhookService.ListDeliveries",
+               [&](const auth::Caller& caller) -> absl::Status {
+                 store::DeliveryQuery q;
+                 q.webhook_id = req->webhook_id();
+                 q.status = req->status();
+                 if (!q.status.empty() && q.status != "pending" &&
+                     q.status != "succeeded" && q.status != "failed") {
+                   return InvalidRequest(
+                       "status must be one of pending, succeeded, failed");
+                 }
+                 q.event_type = req->event_type();
+                 if (req->has_since()) q.since = FromTimestamp(req->since());
+                 if (req->has_until()) q.until = FromTimestamp(req->until());
+                 if (req->page() < 0)
+                   return InvalidRequest("page must be 1 or more");
+                 if (req->limit() < 0 || req->limit() > 100) {
+                   return InvalidRequest(absl::StrCat(
+                       "limit must be between 1 and 100; got ", req->limit()));
+                 }
+                 if (req->page() > 0) q.page = req->page();
+                 if (req->limit() > 0) q.limit = req->limit();
+                 return deps_.pool->Run([&](Connection& conn) -> absl::Status {
+                   // NOT_FOUND for another account's webhook, not an empty
+                   // list.
+                   LR_RETURN_IF_ERROR(
+                       store::GetWebhook(conn, caller.account_id, q.webhook_id)
+                           .status());
+                   LR_ASSIGN_OR_RETURN(*resp, store::ListDeliveries(
+                                                  conn, caller.account_id, q));
+                   return absl::OkStatus();
+                 });
+               });
 }
 
 grpc::Status WebhookServiceImpl::GetDelivery(grpc::ServerContext* ctx,
@@ -56,9 +57,9 @@ grpc::Status WebhookServiceImpl::GetDelivery(grpc::ServerContext* ctx,
                [&](const auth::Caller& caller) {
                  return deps_.pool->Run([&](Connection& conn) -> absl::Status {
                    LR_ASSIGN_OR_RETURN(
-                       *resp, store::GetDelivery(conn, caller.account_id,
-                                                 req->webhook_id(), req->id(),
-                                                 true));
+                       *resp,
+                       store::GetDelivery(conn, caller.account_id,
+                                          req->webhook_id(), req->id(), true));
                    return absl::OkStatus();
                  });
                });
@@ -125,10 +126,10 @@ grpc::Status WebhookServiceImpl::TestWebhook(grpc::ServerContext* ctx,
                   store::AppendedEvent appended,
                   store::AppendEvent(conn, caller.account_id, std::move(event),
                                      /*fan_out=*/false));
-              LR_ASSIGN_OR_RETURN(
-                  claim, store::InsertClaimedTestDelivery(
-                             conn, caller.account_id, hook.id(),
-                             appended.event.id(), NewId("test.", 12)));
+              LR_ASSIGN_OR_RETURN(claim,
+                                  store::InsertClaimedTestDelivery(
+                                      conn, caller.account_id, hook.id(),
+                                      appended.event.id(), NewId("test.", 12)));
               return absl::OkStatus();
             }));
         LR_ASSIGN_OR_RETURN(*resp->mutable_delivery(),

@@ -20,8 +20,8 @@ grpc::Status EventServiceImpl::PublishEvent(grpc::ServerContext* ctx,
           LR_ASSIGN_OR_RETURN(
               store::AppendedEvent appended,
               store::AppendEvent(conn, caller.account_id, std::move(event)));
-          LR_RETURN_IF_ERROR(store::DebitCredits(
-              conn, caller.account_id, caller.policy.credit_cost()));
+          LR_RETURN_IF_ERROR(store::DebitCredits(conn, caller.account_id,
+                                                 caller.policy.credit_cost()));
           *resp->mutable_event() = std::move(appended.event);
           resp->set_deliveries_queued(appended.deliveries_queued);
           return absl::OkStatus();
@@ -32,30 +32,30 @@ grpc::Status EventServiceImpl::PublishEvent(grpc::ServerContext* ctx,
 grpc::Status EventServiceImpl::ListEvents(grpc::ServerContext* ctx,
                                           const v1::ListEventsRequest* req,
                                           v1::ListEventsResponse* resp) {
-  return Serve(
-      deps_, ctx, "leadrelay.v1.EventService.ListEvents",
-      [&](const auth::Caller& caller) -> absl::Status {
-        std::vector<std::string> types(req->types().begin(),
-                                       req->types().end());
-        for (const std::string& t : types) {
-          if (!domain::IsKnownEventType(t)) {
-            return InvalidRequest("unknown event type '" + t + "'");
-          }
-        }
-        if (req->limit() < 0 || req->limit() > 1000) {
-          return InvalidRequest("limit must be between 1 and 1000");
-        }
-        int limit = req->limit() == 0 ? 100 : req->limit();
-        return deps_.pool->Run([&](Connection& conn) -> absl::Status {
-          LR_ASSIGN_OR_RETURN(
-              store::EventPage page,
-              store::ListEvents(conn, caller.account_id, types, req->after(),
-                                limit));
-          for (auto& e : page.events) *resp->add_events() = std::move(e);
-          resp->set_next_cursor(std::move(page.next_cursor));
-          return absl::OkStatus();
-        });
-      });
+  return Serve(deps_, ctx, "leadrelay.v1.EventService.ListEvents",
+               [&](const auth::Caller& caller) -> absl::Status {
+                 std::vector<std::string> types(req->types().begin(),
+                                                req->types().end());
+                 for (const std::string& t : types) {
+                   if (!domain::IsKnownEventType(t)) {
+                     return InvalidRequest("unknown event type '" + t + "'");
+                   }
+                 }
+                 if (req->limit() < 0 || req->limit() > 1000) {
+                   return InvalidRequest("limit must be between 1 and 1000");
+                 }
+                 int limit = req->limit() == 0 ? 100 : req->limit();
+                 return deps_.pool->Run([&](Connection& conn) -> absl::Status {
+                   LR_ASSIGN_OR_RETURN(
+                       store::EventPage page,
+                       store::ListEvents(conn, caller.account_id, types,
+                                         req->after(), limit));
+                   for (auto& e : page.events)
+                     *resp->add_events() = std::move(e);
+                   resp->set_next_cursor(std::move(page.next_cursor));
+                   return absl::OkStatus();
+                 });
+               });
 }
 
 grpc::Status EventServiceImpl::ListEventTypes(

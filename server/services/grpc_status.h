@@ -12,8 +12,7 @@ namespace leadrelay {
 
 inline constexpr char kErrorDomain[] = "leadrelay.dev";
 
-grpc::Status ToGrpcStatus(const absl::Status& status,
-                          absl::string_view method);
+grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view method);
 
 }  // namespace leadrelay
 

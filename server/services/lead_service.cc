@@ -68,37 +68,36 @@ grpc::Status LeadServiceImpl::CreateLead(grpc::ServerContext* ctx,
 grpc::Status LeadServiceImpl::ListLeads(grpc::ServerContext* ctx,
                                         const v1::ListLeadsRequest* req,
                                         v1::ListLeadsResponse* resp) {
-  return Serve(
-      deps_, ctx, "leadrelay.v1.LeadService.ListLeads",
-      [&](const auth::Caller& caller) -> absl::Status {
-        LR_ASSIGN_OR_RETURN(domain::LeadQuery query,
-                            domain::ParseLeadQuery(*req));
-        return deps_.pool->Run([&](Connection& conn) -> absl::Status {
-          LR_ASSIGN_OR_RETURN(
-              store::LeadPage page,
-              store::ListLeads(conn, caller.account_id, query));
-          for (auto& l : page.leads) *resp->add_leads() = std::move(l);
-          resp->set_total(page.total);
-          resp->set_page(query.page);
-          resp->set_limit(query.limit);
-          return absl::OkStatus();
-        });
-      });
+  return Serve(deps_, ctx, "leadrelay.v1.LeadService.ListLeads",
+               [&](const auth::Caller& caller) -> absl::Status {
+                 LR_ASSIGN_OR_RETURN(domain::LeadQuery query,
+                                     domain::ParseLeadQuery(*req));
+                 return deps_.pool->Run([&](Connection& conn) -> absl::Status {
+                   LR_ASSIGN_OR_RETURN(
+                       store::LeadPage page,
+                       store::ListLeads(conn, caller.account_id, query));
+                   for (auto& l : page.leads) *resp->add_leads() = std::move(l);
+                   resp->set_total(page.total);
+                   resp->set_page(query.page);
+                   resp->set_limit(query.limit);
+                   return absl::OkStatus();
+                 });
+               });
 }
 
 grpc::Status LeadServiceImpl::GetLead(grpc::ServerContext* ctx,
                                       const v1::GetLeadRequest* req,
                                       v1::Lead* resp) {
-  return Serve(deps_, ctx, "leadrelay.v1.LeadService.GetLead",
-               [&](const auth::Caller& caller) -> absl::Status {
-                 if (req->id().empty()) return InvalidRequest("id is required");
-                 return deps_.pool->Run([&](Connection& conn) -> absl::Status {
-                   LR_ASSIGN_OR_RETURN(
-                       *resp, store::GetLead(conn, caller.account_id,
-                                             req->id(), false));
-                   return absl::OkStatus();
-                 });
-               });
+  return Serve(
+      deps_, ctx, "leadrelay.v1.LeadService.GetLead",
+      [&](const auth::Caller& caller) -> absl::Status {
+        if (req->id().empty()) return InvalidRequest("id is required");
+        return deps_.pool->Run([&](Connection& conn) -> absl::Status {
+          LR_ASSIGN_OR_RETURN(
+              *resp, store::GetLead(conn, caller.account_id, req->id(), false));
+          return absl::OkStatus();
+        });
+      });
 }
 
 grpc::Status LeadServiceImpl::UpdateLead(grpc::ServerContext* ctx,
@@ -122,8 +121,8 @@ grpc::Status LeadServiceImpl::UpdateLead(grpc::ServerContext* ctx,
                                    LeadEvent("lead.updated", lead, changed))
                     .status());
           }
-          LR_RETURN_IF_ERROR(store::DebitCredits(
-              conn, caller.account_id, caller.policy.credit_cost()));
+          LR_RETURN_IF_ERROR(store::DebitCredits(conn, caller.account_id,
+                                                 caller.policy.credit_cost()));
           *resp = std::move(lead);
           return absl::OkStatus();
         });

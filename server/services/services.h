@@ -53,8 +53,8 @@ class LeadServiceImpl final : public v1::LeadService::Service {
   grpc::Status ListLeads(grpc::ServerContext* ctx,
                          const v1::ListLeadsRequest* req,
                          v1::ListLeadsResponse* resp) override;
-  grpc::Status GetLead(grpc::ServerContext* ctx,
-                       const v1::GetLeadRequest* req, v1::Lead* resp) override;
+  grpc::Status GetLead(grpc::ServerContext* ctx, const v1::GetLeadRequest* req,
+                       v1::Lead* resp) override;
   grpc::Status UpdateLead(grpc::ServerContext* ctx,
                           const v1::UpdateLeadRequest* req,
                           v1::Lead* resp) override;

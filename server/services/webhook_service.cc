@@ -30,12 +30,11 @@ grpc::Status WebhookServiceImpl::CreateWebhook(
           LR_RETURN_IF_ERROR(domain::ValidateWebhookSecret(secret));
         }
         return deps_.pool->InTransaction([&](Connection& conn) -> absl::Status {
-          LR_ASSIGN_OR_RETURN(int count, store::CountWebhooksLocked(
-                                             conn, caller.account_id));
+          LR_ASSIGN_OR_RETURN(
+              int count, store::CountWebhooksLocked(conn, caller.account_id));
           if (count >= domain::kMaxWebhooksPerAccount) {
             return InvalidRequest(absl::StrCat(
-                "an account can have at most ",
-                domain::kMaxWebhooksPerAccount,
+                "an account can have at most ", domain::kMaxWebhooksPerAccount,
                 " webhooks; delete one before adding another"));
           }
           LR_ASSIGN_OR_RETURN(
@@ -96,9 +95,9 @@ grpc::Status WebhookServiceImpl::UpdateWebhook(
         }
         if (req->has_enabled()) change.enabled = req->enabled();
         return deps_.pool->Run([&](Connection& conn) -> absl::Status {
-          LR_ASSIGN_OR_RETURN(*resp,
-                              store::UpdateWebhook(conn, caller.account_id,
-                                                   req->id(), change));
+          LR_ASSIGN_OR_RETURN(
+              *resp,
+              store::UpdateWebhook(conn, caller.account_id, req->id(), change));
           return absl::OkStatus();
         });
       });
@@ -119,25 +118,24 @@ grpc::Status WebhookServiceImpl::DeleteWebhook(
 grpc::Status WebhookServiceImpl::RotateWebhookSecret(
     grpc::ServerContext* ctx, const v1::RotateWebhookSecretRequest* req,
     v1::RotateWebhookSecretResponse* resp) {
-  return Serve(
-      deps_, ctx, "leadrelay.v1.WebhookService.RotateWebhookSecret",
-      [&](const auth::Caller& caller) -> absl::Status {
-        std::string secret = req->secret();
-        if (secret.empty()) {
-          secret = NewWebhookSecret();
-        } else {
-          LR_RETURN_IF_ERROR(domain::ValidateWebhookSecret(secret));
-        }
-        return deps_.pool->Run([&](Connection& conn) -> absl::Status {
-          LR_ASSIGN_OR_RETURN(
-              *resp->mutable_webhook(),
-              store::RotateWebhookSecret(conn, caller.account_id, req->id(),
-                                         secret,
-                                         deps_.options.secret_rotation_grace));
-          resp->set_secret(secret);
-          return absl::OkStatus();
-        });
-      });
+  return Serve(deps_, ctx, "leadrelay.v1.WebhookService.RotateWebhookSecret",
+               [&](const auth::Caller& caller) -> absl::Status {
+                 std::string secret = req->secret();
+                 if (secret.empty()) {
+                   secret = NewWebhookSecret();
+                 } else {
+                   LR_RETURN_IF_ERROR(domain::ValidateWebhookSecret(secret));
+                 }
+                 return deps_.pool->Run([&](Connection& conn) -> absl::Status {
+                   LR_ASSIGN_OR_RETURN(
+                       *resp->mutable_webhook(),
+                       store::RotateWebhookSecret(
+                           conn, caller.account_id, req->id(), secret,
+                           deps_.options.secret_rotation_grace));
+                   resp->set_secret(secret);
+                   return absl::OkStatus();
+                 });
+               });
 }
 
 }  // namespace leadrelay

@@ -51,11 +51,11 @@ absl::StatusOr<v1::Account> CreateAccount(Connection& conn,
 absl::StatusOr<v1::Account> GetAccount(Connection& conn,
                                        const std::string& account_id) {
   LR_ASSIGN_OR_RETURN(
-      Result r, conn.Exec(absl::StrFormat(
-                              "SELECT %s FROM accounts a JOIN plans p ON "
-                              "p.name = a.plan WHERE a.id = $1",
-                              kAccountColumns),
-                          {account_id}));
+      Result r,
+      conn.Exec(absl::StrFormat("SELECT %s FROM accounts a JOIN plans p ON "
+                                "p.name = a.plan WHERE a.id = $1",
+                                kAccountColumns),
+                {account_id}));
   if (r.rows() == 0) return NotFound("account", account_id);
   return AccountFrom(r, 0);
 }
@@ -118,17 +118,16 @@ absl::StatusOr<v1::AccountStats> GetAccountStats(
     Connection& conn, const std::string& account_id) {
   LR_ASSIGN_OR_RETURN(
       Result r,
-      conn.Exec(
-          "SELECT count(l.id),"
-          " count(l.id) FILTER (WHERE l.status = 'converted'),"
-          " count(l.id) FILTER (WHERE l.delivered_at >= "
-          "date_trunc('month', now())),"
-          " p.monthly_quota, a.plan, lr_us(a.plan_renews_at)"
-          " FROM accounts a JOIN plans p ON p.name = a.plan"
-          " LEFT JOIN leads l ON l.account_id = a.id"
-          " WHERE a.id = $1"
-          " GROUP BY a.id, p.monthly_quota, a.plan, a.plan_renews_at",
-          {account_id}));
+      conn.Exec("SELECT count(l.id),"
+                " count(l.id) FILTER (WHERE l.status = 'converted'),"
+                " count(l.id) FILTER (WHERE l.delivered_at >= "
+                "date_trunc('month', now())),"
+                " p.monthly_quota, a.plan, lr_us(a.plan_renews_at)"
+                " FROM accounts a JOIN plans p ON p.name = a.plan"
+                " LEFT JOIN leads l ON l.account_id = a.id"
+                " WHERE a.id = $1"
+                " GROUP BY a.id, p.monthly_quota, a.plan, a.plan_renews_at",
+                {account_id}));
   if (r.rows() == 0) return NotFound("account", account_id);
   v1::AccountStats s;
   s.set_leads_received(static_cast<int32_t>(r.Int(0, 0)));

@@ -13,8 +13,7 @@ namespace leadrelay::store {
 
 absl::StatusOr<v1::Account> CreateAccount(Connection& conn,
                                           const std::string& name,
-                                          const std::string& plan,
-                                          int credits);
+                                          const std::string& plan, int credits);
 absl::StatusOr<v1::Account> GetAccount(Connection& conn,
                                        const std::string& account_id);
 // Adds credits (spread over the account's buckets).
@@ -24,8 +23,8 @@ absl::Status AddCredits(Connection& conn, const std::string& account_id,
 // insufficient_credits (and debits nothing) when the balance is short.
 absl::Status DebitCredits(Connection& conn, const std::string& account_id,
                           int cost);
-absl::StatusOr<v1::AccountStats> GetAccountStats(
-    Connection& conn, const std::string& account_id);
+absl::StatusOr<v1::AccountStats> GetAccountStats(Connection& conn,
+                                                 const std::string& account_id);
 
 }  // namespace leadrelay::store
 

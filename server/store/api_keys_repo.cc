@@ -45,11 +45,11 @@ absl::StatusOr<CreatedApiKey> CreateApiKey(
 
 absl::StatusOr<std::vector<v1::ApiKey>> ListApiKeys(
     Connection& conn, const std::string& account_id) {
-  LR_ASSIGN_OR_RETURN(
-      Result r, conn.Exec(std::string("SELECT ") + kKeyColumns +
-                              " FROM api_keys WHERE account_id = $1"
-                              " ORDER BY created_at, id",
-                          {account_id}));
+  LR_ASSIGN_OR_RETURN(Result r,
+                      conn.Exec(std::string("SELECT ") + kKeyColumns +
+                                    " FROM api_keys WHERE account_id = $1"
+                                    " ORDER BY created_at, id",
+                                {account_id}));
   std::vector<v1::ApiKey> keys;
   for (int i = 0; i < r.rows(); ++i) keys.push_back(KeyFrom(r, i));
   return keys;
@@ -59,9 +59,10 @@ absl::StatusOr<v1::ApiKey> GetApiKey(Connection& conn,
                                      const std::string& account_id,
                                      const std::string& key_id) {
   LR_ASSIGN_OR_RETURN(
-      Result r, conn.Exec(std::string("SELECT ") + kKeyColumns +
-                              " FROM api_keys WHERE account_id = $1 AND id = $2",
-                          {account_id, key_id}));
+      Result r,
+      conn.Exec(std::string("SELECT ") + kKeyColumns +
+                    " FROM api_keys WHERE account_id = $1 AND id = $2",
+                {account_id, key_id}));
   if (r.rows() == 0) return NotFound("api key", key_id);
   return KeyFrom(r, 0);
 }

@@ -19,10 +19,9 @@ struct CreatedApiKey {
   std::string secret;  // shown once
 };
 
-absl::StatusOr<CreatedApiKey> CreateApiKey(Connection& conn,
-                                       const std::string& account_id,
-                                       const std::string& name,
-                                       const std::vector<std::string>& scopes);
+absl::StatusOr<CreatedApiKey> CreateApiKey(
+    Connection& conn, const std::string& account_id, const std::string& name,
+    const std::vector<std::string>& scopes);
 absl::StatusOr<std::vector<v1::ApiKey>> ListApiKeys(
     Connection& conn, const std::string& account_id);
 absl::StatusOr<v1::ApiKey> GetApiKey(Connection& conn,
@@ -37,8 +36,8 @@ struct KeyLookup {
   std::string account_id;
   std::vector<std::string> scopes;
   std::string key_hash;
-  int rate_limit = 0;          // per minute; 0: unlimited
-  int64_t count = 0;           // requests in the current window, this one too
+  int rate_limit = 0;  // per minute; 0: unlimited
+  int64_t count = 0;   // requests in the current window, this one too
   int64_t window_start_us = 0;
   int64_t now_us = 0;
 };

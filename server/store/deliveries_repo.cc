@@ -89,7 +89,8 @@ absl::StatusOr<std::vector<ClaimedDelivery>> ClaimDueDeliveries(
                 {limit, absl::ToInt64Milliseconds(lease), claim_token}));
   std::vector<ClaimedDelivery> out;
   out.reserve(r.rows());
-  for (int i = 0; i < r.rows(); ++i) out.push_back(ClaimFrom(r, i, claim_token));
+  for (int i = 0; i < r.rows(); ++i)
+    out.push_back(ClaimFrom(r, i, claim_token));
   return out;
 }
 
@@ -285,8 +286,7 @@ absl::StatusOr<int> RecoverFailedDeliveries(Connection& conn,
                                             const std::string& webhook_id,
                                             absl::Time since) {
   LR_ASSIGN_OR_RETURN(
-      Result r,
-      conn.Exec(R"sql(
+      Result r, conn.Exec(R"sql(
       WITH requeued AS (
         UPDATE deliveries SET status = 'pending', next_attempt_at = now(),
           next_trigger = 'manual', claim_token = NULL
@@ -294,7 +294,7 @@ absl::StatusOr<int> RecoverFailedDeliveries(Connection& conn,
           AND created_at >= to_timestamp($3 / 1e6)
         RETURNING 1)
       SELECT count(*), pg_notify('leadrelay_deliveries', $2) FROM requeued)sql",
-                {account_id, webhook_id, absl::ToUnixMicros(since)}));
+                          {account_id, webhook_id, absl::ToUnixMicros(since)}));
   return static_cast<int>(r.Int(0, 0));
 }
 
@@ -302,9 +302,7 @@ absl::StatusOr<ClaimedDelivery> InsertClaimedTestDelivery(
     Connection& conn, const std::string& account_id,
     const std::string& webhook_id, const std::string& event_id,
     const std::string& claim_token) {
-  LR_ASSIGN_OR_RETURN(
-      Result r,
-      conn.Exec(absl::StrCat(R"sql(
+  LR_ASSIGN_OR_RETURN(Result r, conn.Exec(absl::StrCat(R"sql(
       WITH d AS (
         INSERT INTO deliveries (id, account_id, webhook_id, event_id,
           event_type, test, claim_token, next_trigger, next_attempt_at)
@@ -313,20 +311,18 @@ absl::StatusOr<ClaimedDelivery> InsertClaimedTestDelivery(
         FROM webhooks w WHERE w.account_id = $2 AND w.id = $3
         RETURNING *)
       SELECT )sql",
-                             kClaimReturning, R"sql(
+                                                       kClaimReturning, R"sql(
       FROM d JOIN webhooks w ON w.id = d.webhook_id
       JOIN events e ON e.id = d.event_id)sql"),
-                {NewId("dlv_", 24), account_id, webhook_id, event_id,
-                 claim_token}));
+                                          {NewId("dlv_", 24), account_id,
+                                           webhook_id, event_id, claim_token}));
   if (r.rows() == 0) return NotFound("webhook", webhook_id);
   return ClaimFrom(r, 0, claim_token);
 }
 
 absl::StatusOr<int> PruneAttemptBodies(Connection& conn, absl::Duration age,
                                        int batch) {
-  LR_ASSIGN_OR_RETURN(
-      Result r,
-      conn.Exec(R"sql(
+  LR_ASSIGN_OR_RETURN(Result r, conn.Exec(R"sql(
       UPDATE delivery_attempts SET response_excerpt = ''
       WHERE ctid = ANY (ARRAY(
         SELECT ctid FROM delivery_attempts
@@ -334,22 +330,20 @@ absl::StatusOr<int> PruneAttemptBodies(Connection& conn, absl::Duration age,
           AND response_excerpt <> ''
         LIMIT $2))
       RETURNING 1)sql",
-                {absl::ToInt64Seconds(age), batch}));
+                                          {absl::ToInt64Seconds(age), batch}));
   return r.rows();
 }
 
 absl::StatusOr<int> PruneFinishedDeliveries(Connection& conn,
                                             absl::Duration age, int batch) {
-  LR_ASSIGN_OR_RETURN(
-      Result r,
-      conn.Exec(R"sql(
+  LR_ASSIGN_OR_RETURN(Result r, conn.Exec(R"sql(
       DELETE FROM deliveries WHERE id IN (
         SELECT id FROM deliveries
         WHERE status <> 'pending'
           AND created_at < now() - $1 * interval '1 second'
         LIMIT $2)
       RETURNING 1)sql",
-                {absl::ToInt64Seconds(age), batch}));
+                                          {absl::ToInt64Seconds(age), batch}));
   return r.rows();
 }
 

@@ -24,8 +24,8 @@ struct ClaimedDelivery {
   std::vector<std::string> secrets;  // current first, then one in grace
   std::string event_body;            // serialized leadrelay.v1.Event
   bool test = false;
-  int attempt_number = 0;            // of the attempt about to be made
-  std::string trigger;               // scheduled, manual or test
+  int attempt_number = 0;  // of the attempt about to be made
+  std::string trigger;     // scheduled, manual or test
   std::string claim_token;
 };
 

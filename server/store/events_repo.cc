@@ -1,8 +1,8 @@
 #include "store/events_repo.h"
 
 #include "absl/strings/escaping.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -39,9 +39,8 @@ absl::StatusOr<AppendedEvent> AppendEvent(Connection& conn,
   event.clear_cursor();
   std::string body = event.SerializeAsString();
   LR_ASSIGN_OR_RETURN(
-      Result r,
-      conn.Exec(
-          R"sql(
+      Result r, conn.Exec(
+                    R"sql(
       WITH l AS (
         SELECT pg_advisory_xact_lock(hashtextextended('events/' || $2, 0))),
       e AS (
@@ -60,9 +59,9 @@ absl::StatusOr<AppendedEvent> AppendEvent(Connection& conn,
         RETURNING 1)
       SELECT e.seq, (SELECT count(*) FROM d), pg_notify($6, $2)
       FROM e)sql",
-          {event.id(), account_id, event.type(), Param::Bytes(body),
-           absl::ToUnixMicros(FromTimestamp(event.created_at())),
-           kEventsChannel, fan_out}));
+                    {event.id(), account_id, event.type(), Param::Bytes(body),
+                     absl::ToUnixMicros(FromTimestamp(event.created_at())),
+                     kEventsChannel, fan_out}));
   AppendedEvent out;
   event.set_cursor(EncodeCursor({r.Int(0, 0)}));
   out.event = std::move(event);
@@ -73,23 +72,22 @@ absl::StatusOr<AppendedEvent> AppendEvent(Connection& conn,
 absl::StatusOr<std::vector<StoredEvent>> ReadEvents(
     Connection& conn, const std::string& account_id, EventPosition after,
     const std::vector<std::string>& types, int limit) {
-  LR_ASSIGN_OR_RETURN(
-      Result r,
-      conn.Exec(R"sql(
+  LR_ASSIGN_OR_RETURN(Result r, conn.Exec(R"sql(
       SELECT seq, body FROM events
       WHERE account_id = $1 AND seq > $2
         AND (cardinality($3::text[]) = 0 OR type = ANY ($3::text[]))
       ORDER BY seq
       LIMIT $4)sql",
-                {account_id, after.seq, Param::TextArray(types), limit}));
+                                          {account_id, after.seq,
+                                           Param::TextArray(types), limit}));
   std::vector<StoredEvent> out;
   out.reserve(r.rows());
   for (int i = 0; i < r.rows(); ++i) {
     StoredEvent e;
     e.position.seq = r.Int(i, 0);
     if (!e.event.ParseFromString(r.Bytes(i, 1))) {
-      return Internal(absl::StrCat("corrupt event body at seq ",
-                                   e.position.seq));
+      return Internal(
+          absl::StrCat("corrupt event body at seq ", e.position.seq));
     }
     e.event.set_cursor(EncodeCursor(e.position));
     out.push_back(std::move(e));
@@ -99,11 +97,10 @@ absl::StatusOr<std::vector<StoredEvent>> ReadEvents(
 
 absl::StatusOr<EventPosition> LatestPosition(Connection& conn,
                                              const std::string& account_id) {
-  LR_ASSIGN_OR_RETURN(
-      Result r, conn.Exec(R"sql(
+  LR_ASSIGN_OR_RETURN(Result r, conn.Exec(R"sql(
       SELECT seq FROM events WHERE account_id = $1
       ORDER BY seq DESC LIMIT 1)sql",
-                          {account_id}));
+                                          {account_id}));
   EventPosition p;
   if (r.rows() == 1) p.seq = r.Int(0, 0);
   return p;
@@ -113,12 +110,12 @@ absl::StatusOr<EventPosition> PositionAt(Connection& conn,
                                          const std::string& account_id,
                                          absl::Time time) {
   // The last event before `time` in log order; events at or after it follow.
-  LR_ASSIGN_OR_RETURN(
-      Result r, conn.Exec(R"sql(
+  LR_ASSIGN_OR_RETURN(Result r,
+                      conn.Exec(R"sql(
       SELECT seq FROM events
       WHERE account_id = $1 AND created_at < to_timestamp($2::float8 / 1e6)
       ORDER BY seq DESC LIMIT 1)sql",
-                          {account_id, absl::ToUnixMicros(time)}));
+                                {account_id, absl::ToUnixMicros(time)}));
   EventPosition p;
   if (r.rows() == 1) p.seq = r.Int(0, 0);
   return p;

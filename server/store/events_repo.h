@@ -27,8 +27,7 @@ struct AppendedEvent {
 // endpoint and queues its own).
 absl::StatusOr<AppendedEvent> AppendEvent(Connection& conn,
                                           const std::string& account_id,
-                                          v1::Event event,
-                                          bool fan_out = true);
+                                          v1::Event event, bool fan_out = true);
 
 struct EventPage {
   std::vector<v1::Event> events;

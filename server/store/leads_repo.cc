@@ -37,13 +37,13 @@ absl::StatusOr<v1::Lead> InsertLead(Connection& conn,
               "score_tier, suburb, status, score, body, delivered_at, "
               "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
               " $9, to_timestamp($10::float8 / 1e6), "
-              "to_timestamp($10::float8 / 1e6), to_timestamp($10::float8 / 1e6))",
+              "to_timestamp($10::float8 / 1e6), to_timestamp($10::float8 / "
+              "1e6))",
               {lead.id(), account_id,
                lead.external_id().empty() ? Param::Null()
                                           : Param(lead.external_id()),
-               lead.vertical(), lead.score_tier(), lead.suburb(),
-               lead.status(), lead.score(),
-               Param::Bytes(lead.SerializeAsString()),
+               lead.vertical(), lead.score_tier(), lead.suburb(), lead.status(),
+               lead.score(), Param::Bytes(lead.SerializeAsString()),
                TimeParam(lead.created_at())})
           .status());
   return lead;
@@ -52,9 +52,10 @@ absl::StatusOr<v1::Lead> InsertLead(Connection& conn,
 absl::StatusOr<std::optional<v1::Lead>> FindLeadByExternalId(
     Connection& conn, const std::string& account_id,
     const std::string& external_id) {
-  LR_ASSIGN_OR_RETURN(Result r, conn.Exec("SELECT body FROM leads WHERE "
-                                          "account_id = $1 AND external_id = $2",
-                                          {account_id, external_id}));
+  LR_ASSIGN_OR_RETURN(Result r,
+                      conn.Exec("SELECT body FROM leads WHERE "
+                                "account_id = $1 AND external_id = $2",
+                                {account_id, external_id}));
   if (r.rows() == 0) return std::optional<v1::Lead>();
   LR_ASSIGN_OR_RETURN(v1::Lead lead, LeadFrom(r, 0, 0));
   return std::optional<v1::Lead>(std::move(lead));
@@ -76,14 +77,15 @@ absl::StatusOr<v1::Lead> GetLead(Connection& conn,
 absl::Status SaveLead(Connection& conn, const std::string& account_id,
                       const v1::Lead& lead) {
   return conn
-      .Exec("UPDATE leads SET status = $3, score = $4, score_tier = $5, "
-            "body = $6, updated_at = to_timestamp($7::float8 / 1e6), "
-            "converted_at = CASE WHEN $3 = 'converted' THEN "
-            "coalesce(converted_at, now()) ELSE NULL END "
-            "WHERE account_id = $1 AND id = $2",
-            {account_id, lead.id(), lead.status(), lead.score(),
-             lead.score_tier(), Param::Bytes(lead.SerializeAsString()),
-             TimeParam(lead.updated_at())})
+      .Exec(
+          "UPDATE leads SET status = $3, score = $4, score_tier = $5, "
+          "body = $6, updated_at = to_timestamp($7::float8 / 1e6), "
+          "converted_at = CASE WHEN $3 = 'converted' THEN "
+          "coalesce(converted_at, now()) ELSE NULL END "
+          "WHERE account_id = $1 AND id = $2",
+          {account_id, lead.id(), lead.status(), lead.score(),
+           lead.score_tier(), Param::Bytes(lead.SerializeAsString()),
+           TimeParam(lead.updated_at())})
       .status();
 }
 

@@ -40,7 +40,8 @@ void NotificationListener::Dispatch(const Notification& n) {
 
 void NotificationListener::Loop() {
   std::string listen;
-  for (const std::string& c : channels_) absl::StrAppend(&listen, "LISTEN ", c, ";");
+  for (const std::string& c : channels_)
+    absl::StrAppend(&listen, "LISTEN ", c, ";");
   PGconn* conn = nullptr;
   bool warned = false;
   for (;;) {

@@ -63,9 +63,9 @@ bool Result::Bool(int row, int col) const { return Text(row, col) == "t"; }
 
 std::string Result::Bytes(int row, int col) const {
   size_t length = 0;
-  unsigned char* raw = PQunescapeBytea(
-      reinterpret_cast<const unsigned char*>(PQgetvalue(result_.get(), row, col)),
-      &length);
+  unsigned char* raw = PQunescapeBytea(reinterpret_cast<const unsigned char*>(
+                                           PQgetvalue(result_.get(), row, col)),
+                                       &length);
   if (raw == nullptr) return "";
   std::string out(reinterpret_cast<char*>(raw), length);
   PQfreemem(raw);
@@ -93,8 +93,7 @@ absl::Time Result::Time(int row, int col) const {
   return absl::FromUnixMicros(Int(row, col));
 }
 
-absl::StatusOr<const std::string*> Connection::Prepared(
-    absl::string_view sql) {
+absl::StatusOr<const std::string*> Connection::Prepared(absl::string_view sql) {
   std::string key(sql);
   auto it = state_->prepared.find(key);
   if (it != state_->prepared.end()) return &it->second;
@@ -121,10 +120,9 @@ absl::StatusOr<Result> Connection::Exec(absl::string_view sql,
     formats[i] = params[i].binary ? 1 : 0;
   }
   LR_ASSIGN_OR_RETURN(const std::string* name, Prepared(sql));
-  PGresult* result = PQexecPrepared(conn_, name->c_str(),
-                                    static_cast<int>(params.size()),
-                                    values.data(), lengths.data(),
-                                    formats.data(), 0);
+  PGresult* result =
+      PQexecPrepared(conn_, name->c_str(), static_cast<int>(params.size()),
+                     values.data(), lengths.data(), formats.data(), 0);
   ExecStatusType st = PQresultStatus(result);
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return Result(result);
   absl::Status error = ErrorFrom(result, sql);
@@ -158,9 +156,8 @@ absl::Status Connection::ErrorFrom(PGresult* result, absl::string_view sql) {
   }
   std::string message = result ? PQresultErrorMessage(result) : "no result";
   while (!message.empty() && message.back() == '\n') message.pop_back();
-  absl::Status status = Internal(
-      absl::StrCat("database error ", state, ": ", message, " [",
-                   sql.substr(0, 120), "]"));
+  absl::Status status = Internal(absl::StrCat(
+      "database error ", state, ": ", message, " [", sql.substr(0, 120), "]"));
   // Serialization failures and deadlocks are safe to retry.
   if (state == "40001" || state == "40P01") {
     status = absl::AbortedError(status.message());
@@ -201,7 +198,8 @@ absl::StatusOr<std::unique_ptr<ConnectionState>> Pool::Connect() {
     return Unavailable("the database is unavailable; retry shortly");
   }
   // NOTICEs (e.g. "already exists, skipping") are not worth a log line.
-  PQsetNoticeProcessor(state->conn, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      state->conn, [](void*, const char*) {}, nullptr);
   return state;
 }
 

@@ -27,9 +27,9 @@ struct Param {
   bool is_null = false;
   bool binary = false;
 
-  Param(absl::string_view v) : value(v) {}  // NOLINT: implicit by design
-  Param(const std::string& v) : value(v) {}  // NOLINT
-  Param(const char* v) : value(v) {}         // NOLINT
+  Param(absl::string_view v) : value(v) {}        // NOLINT: implicit by design
+  Param(const std::string& v) : value(v) {}       // NOLINT
+  Param(const char* v) : value(v) {}              // NOLINT
   Param(int v) : value(std::to_string(v)) {}      // NOLINT
   Param(int64_t v) : value(std::to_string(v)) {}  // NOLINT
   Param(bool v) : value(v ? "t" : "f") {}         // NOLINT
@@ -113,7 +113,8 @@ class Pool {
   // Runs `fn` on a pooled connection outside any transaction.
   absl::Status Run(const std::function<absl::Status(Connection&)>& fn);
   // Runs `fn` inside BEGIN/COMMIT; any error rolls the whole thing back.
-  absl::Status InTransaction(const std::function<absl::Status(Connection&)>& fn);
+  absl::Status InTransaction(
+      const std::function<absl::Status(Connection&)>& fn);
 
   const PoolOptions& options() const { return options_; }
 

@@ -31,13 +31,11 @@ v1::Webhook WebhookFrom(const Result& r, int row) {
 absl::StatusOr<int> CountWebhooksLocked(Connection& conn,
                                         const std::string& account_id) {
   LR_RETURN_IF_ERROR(
-      conn.Exec("SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE",
-                {account_id})
+      conn.Exec("SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE", {account_id})
           .status());
   LR_ASSIGN_OR_RETURN(
-      Result r,
-      conn.Exec("SELECT count(*) FROM webhooks WHERE account_id = $1",
-                {account_id}));
+      Result r, conn.Exec("SELECT count(*) FROM webhooks WHERE account_id = $1",
+                          {account_id}));
   return static_cast<int>(r.Int(0, 0));
 }
 
@@ -74,9 +72,10 @@ absl::StatusOr<v1::Webhook> GetWebhook(Connection& conn,
                                        const std::string& id) {
   LR_ASSIGN_OR_RETURN(
       Result r,
-      conn.Exec(absl::StrCat("SELECT ", kColumns,
-                             " FROM webhooks WHERE account_id = $1 AND id = $2"),
-                {account_id, id}));
+      conn.Exec(
+          absl::StrCat("SELECT ", kColumns,
+                       " FROM webhooks WHERE account_id = $1 AND id = $2"),
+          {account_id, id}));
   if (r.rows() == 0) return NotFound("webhook", id);
   return WebhookFrom(r, 0);
 }
@@ -87,22 +86,20 @@ absl::StatusOr<v1::Webhook> UpdateWebhook(Connection& conn,
                                           const WebhookChange& c) {
   LR_ASSIGN_OR_RETURN(
       Result r,
-      conn.Exec(
-          absl::StrCat(
-              "UPDATE webhooks SET"
-              " name = coalesce($3, name),"
-              " url = coalesce($4, url),"
-              " events = coalesce($5::text[], events),"
-              " enabled = coalesce($6::boolean, enabled),"
-              " disabled_reason = CASE WHEN $6::boolean THEN '' "
-              "ELSE disabled_reason END,"
-              " updated_at = now()"
-              " WHERE account_id = $1 AND id = $2 RETURNING ",
-              kColumns),
-          {account_id, id, c.name ? Param(*c.name) : Param::Null(),
-           c.url ? Param(*c.url) : Param::Null(),
-           c.events ? Param::TextArray(*c.events) : Param::Null(),
-           c.enabled ? Param(*c.enabled) : Param::Null()}));
+      conn.Exec(absl::StrCat("UPDATE webhooks SET"
+                             " name = coalesce($3, name),"
+                             " url = coalesce($4, url),"
+                             " events = coalesce($5::text[], events),"
+                             " enabled = coalesce($6::boolean, enabled),"
+                             " disabled_reason = CASE WHEN $6::boolean THEN '' "
+                             "ELSE disabled_reason END,"
+                             " updated_at = now()"
+                             " WHERE account_id = $1 AND id = $2 RETURNING ",
+                             kColumns),
+                {account_id, id, c.name ? Param(*c.name) : Param::Null(),
+                 c.url ? Param(*c.url) : Param::Null(),
+                 c.events ? Param::TextArray(*c.events) : Param::Null(),
+                 c.enabled ? Param(*c.enabled) : Param::Null()}));
   if (r.rows() == 0) return NotFound("webhook", id);
   return WebhookFrom(r, 0);
 }
@@ -124,13 +121,13 @@ absl::StatusOr<v1::Webhook> RotateWebhookSecret(Connection& conn,
                                                 absl::Duration grace) {
   LR_ASSIGN_OR_RETURN(
       Result r,
-      conn.Exec(absl::StrCat(
-                    "UPDATE webhooks SET previous_secret = secret,"
-                    " previous_secret_expires_at = now() + $4 * interval "
-                    "'1 second', secret = $3, updated_at = now()"
-                    " WHERE account_id = $1 AND id = $2 RETURNING ",
-                    kColumns),
-                {account_id, id, secret, absl::ToInt64Seconds(grace)}));
+      conn.Exec(
+          absl::StrCat("UPDATE webhooks SET previous_secret = secret,"
+                       " previous_secret_expires_at = now() + $4 * interval "
+                       "'1 second', secret = $3, updated_at = now()"
+                       " WHERE account_id = $1 AND id = $2 RETURNING ",
+                       kColumns),
+          {account_id, id, secret, absl::ToInt64Seconds(grace)}));
   if (r.rows() == 0) return NotFound("webhook", id);
   return WebhookFrom(r, 0);
 }

@@ -52,7 +52,8 @@ struct EventHub::Stream {
   v1::StreamEventsResponse out;
 };
 
-class StreamReactor : public grpc::ServerWriteReactor<v1::StreamEventsResponse> {
+class StreamReactor
+    : public grpc::ServerWriteReactor<v1::StreamEventsResponse> {
  public:
   explicit StreamReactor(std::shared_ptr<EventHub::Stream> stream)
       : stream_(std::move(stream)) {
@@ -319,8 +320,7 @@ void EventHub::Fetch(const std::shared_ptr<Feed>& feed) {
     }
     for (auto& s : streams) Pump(s);
     if (!status.ok()) {
-      LogWarning(absl::StrCat("event stream fetch failed: ",
-                              status.message()));
+      LogWarning(absl::StrCat("event stream fetch failed: ", status.message()));
     }
     if (status.ok() && static_cast<int>(events.size()) == kBatch) continue;
     absl::MutexLock lock(&feed->mu);
@@ -337,11 +337,10 @@ EventHub::Next EventHub::NextAfter(Feed& feed, store::EventPosition position,
                                    Event* out) {
   absl::MutexLock lock(&feed.mu);
   if (position < feed.base) return Next::kBehind;
-  auto it = std::upper_bound(
-      feed.ring.begin(), feed.ring.end(), position,
-      [](const store::EventPosition& p, const Event& e) {
-        return p < e->position;
-      });
+  auto it = std::upper_bound(feed.ring.begin(), feed.ring.end(), position,
+                             [](const store::EventPosition& p, const Event& e) {
+                               return p < e->position;
+                             });
   if (it == feed.ring.end()) return Next::kNone;
   *out = *it;
   return Next::kFound;
@@ -409,8 +408,8 @@ void EventHub::CatchUp(const std::shared_ptr<Stream>& s) {
   }
   std::vector<store::StoredEvent> events;
   absl::Status status = pool_.Run([&](store::Connection& conn) -> absl::Status {
-    LR_ASSIGN_OR_RETURN(events, store::ReadEvents(conn, s->account_id, from,
-                                                  {}, options_.catch_up_batch));
+    LR_ASSIGN_OR_RETURN(events, store::ReadEvents(conn, s->account_id, from, {},
+                                                  options_.catch_up_batch));
     return absl::OkStatus();
   });
   {
@@ -484,13 +483,13 @@ EventHub::Open(const auth::Caller& caller,
   store::EventPosition latest;
   store::EventPosition start;
   absl::Status status = pool_.Run([&](store::Connection& conn) -> absl::Status {
-    LR_ASSIGN_OR_RETURN(latest,
-                        store::LatestPosition(conn, caller.account_id));
+    LR_ASSIGN_OR_RETURN(latest, store::LatestPosition(conn, caller.account_id));
     if (after.has_value()) {
       start = *after;
     } else if (request.has_since()) {
-      LR_ASSIGN_OR_RETURN(start, store::PositionAt(conn, caller.account_id,
-                                                   FromTimestamp(request.since())));
+      LR_ASSIGN_OR_RETURN(start,
+                          store::PositionAt(conn, caller.account_id,
+                                            FromTimestamp(request.since())));
     } else {
       start = latest;
     }

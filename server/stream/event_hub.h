@@ -35,8 +35,8 @@
 namespace leadrelay::stream {
 
 struct HubOptions {
-  size_t ring_capacity = 4096;      // newest events kept per account
-  int catch_up_batch = 256;         // events read from the log per subscriber
+  size_t ring_capacity = 4096;  // newest events kept per account
+  int catch_up_batch = 256;     // events read from the log per subscriber
   absl::Duration heartbeat_interval = absl::Seconds(15);
   absl::Duration poll_interval = absl::Milliseconds(200);
   int max_streams_per_key = 100;

@@ -50,21 +50,21 @@ class DatabaseOutageTest : public ::testing::Test {
     pg_port_ = *port;
     ASSERT_EQ(mkdir(data_.c_str(), 0700), 0);
     if (geteuid() == 0) {
-      ASSERT_TRUE(RunToCompletion({"/bin/chown", "postgres:postgres", data_},
-                                  log_, 10)
-                      .ok());
+      ASSERT_TRUE(
+          RunToCompletion({"/bin/chown", "postgres:postgres", data_}, log_, 10)
+              .ok());
     }
-    auto init = RunPg({"initdb", "-D", data_, "--auth=trust", "-U",
-                       "postgres", "--no-instructions"},
+    auto init = RunPg({"initdb", "-D", data_, "--auth=trust", "-U", "postgres",
+                       "--no-instructions"},
                       log_);
     ASSERT_TRUE(init.ok()) << init.status() << FileTail(log_, 20);
     ASSERT_TRUE(StartPostgres()) << FileTail(data_ + "/postgres.log", 20);
-    url_ = absl::StrCat("postgresql://postgres@127.0.0.1:", pg_port_,
-                        "/postgres");
-    auto boot = RunToCompletion(
-        {server_bin_, "--database_url=" + url_, "--bootstrap_account=outage",
-         "--bootstrap_plan=pro"},
-        log_, 60);
+    url_ =
+        absl::StrCat("postgresql://postgres@127.0.0.1:", pg_port_, "/postgres");
+    auto boot =
+        RunToCompletion({server_bin_, "--database_url=" + url_,
+                         "--bootstrap_account=outage", "--bootstrap_plan=pro"},
+                        log_, 60);
     ASSERT_TRUE(boot.ok()) << boot.status() << FileTail(log_, 20);
     size_t at = boot->find("api_key=");
     ASSERT_NE(at, std::string::npos) << *boot;
@@ -92,7 +92,8 @@ class DatabaseOutageTest : public ::testing::Test {
                   data_ + "/postgres.log", "-o",
                   absl::StrCat("-p ", pg_port_,
                                " -c listen_addresses=127.0.0.1"
-                               " -c unix_socket_directories=", data_),
+                               " -c unix_socket_directories=",
+                               data_),
                   "start"},
                  log_)
         .ok();
