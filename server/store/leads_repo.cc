@@ -17,6 +17,17 @@ absl::StatusOr<v1::Lead> LeadFrom(const Result& r, int row, int col) {
   return lead;
 }
 
+// The list filters; empty parameters match everything, so every query has
+// one plan shape.
+constexpr char kLeadFilter[] = R"sql(
+    WHERE account_id = $1
+      AND ($2 = '' OR vertical = $2)
+      AND ($3 = '' OR score_tier = $3)
+      AND ($4 = '' OR lower(suburb) = lower($4))
+      AND ($5 = '' OR status = $5)
+      AND ($6::int8 IS NULL OR delivered_at >= to_timestamp($6::float8 / 1e6))
+      AND ($7::int8 IS NULL OR delivered_at < to_timestamp($7::float8 / 1e6)))sql";
+
 Param TimeParam(const google::protobuf::Timestamp& ts) {
   return Param(absl::ToUnixMicros(FromTimestamp(ts)));
 }
@@ -92,7 +103,6 @@ absl::Status SaveLead(Connection& conn, const std::string& account_id,
 absl::StatusOr<LeadPage> ListLeads(Connection& conn,
                                    const std::string& account_id,
                                    const domain::LeadQuery& q) {
-  // Empty filter parameters match everything; one plan shape for all.
   std::vector<Param> params = {
       account_id,
       q.vertical,
@@ -103,19 +113,13 @@ absl::StatusOr<LeadPage> ListLeads(Connection& conn,
       q.until ? Param(absl::ToUnixMicros(*q.until)) : Param::Null(),
       q.limit,
       (q.page - 1) * q.limit};
-  LR_ASSIGN_OR_RETURN(Result r, conn.Exec(R"sql(
-      SELECT body, count(*) OVER ()
-      FROM leads
-      WHERE account_id = $1
-        AND ($2 = '' OR vertical = $2)
-        AND ($3 = '' OR score_tier = $3)
-        AND ($4 = '' OR lower(suburb) = lower($4))
-        AND ($5 = '' OR status = $5)
-        AND ($6::int8 IS NULL OR delivered_at >= to_timestamp($6::float8 / 1e6))
-        AND ($7::int8 IS NULL OR delivered_at < to_timestamp($7::float8 / 1e6))
-      ORDER BY delivered_at DESC, id DESC
-      LIMIT $8 OFFSET $9)sql",
-                                          params));
+  LR_ASSIGN_OR_RETURN(
+      Result r,
+      conn.Exec(absl::StrCat("SELECT body, count(*) OVER () FROM leads ",
+                             kLeadFilter,
+                             " ORDER BY delivered_at DESC, id DESC"
+                             " LIMIT $8 OFFSET $9"),
+                params));
   LeadPage page;
   for (int i = 0; i < r.rows(); ++i) {
     LR_ASSIGN_OR_RETURN(v1::Lead lead, LeadFrom(r, i, 0));
@@ -129,16 +133,10 @@ absl::StatusOr<LeadPage> ListLeads(Connection& conn,
   if (r.rows() == 0 && q.page > 1) {
     // Past the last page: the window function saw no rows; count apart.
     params.erase(params.begin() + 7, params.end());
-    LR_ASSIGN_OR_RETURN(Result c, conn.Exec(R"sql(
-        SELECT count(*) FROM leads
-        WHERE account_id = $1
-          AND ($2 = '' OR vertical = $2)
-          AND ($3 = '' OR score_tier = $3)
-          AND ($4 = '' OR lower(suburb) = lower($4))
-          AND ($5 = '' OR status = $5)
-          AND ($6::int8 IS NULL OR delivered_at >= to_timestamp($6::float8 / 1e6))
-          AND ($7::int8 IS NULL OR delivered_at < to_timestamp($7::float8 / 1e6)))sql",
-                                            params));
+    LR_ASSIGN_OR_RETURN(
+        Result c,
+        conn.Exec(absl::StrCat("SELECT count(*) FROM leads ", kLeadFilter),
+                  params));
     page.total = static_cast<int>(c.Int(0, 0));
   }
   return page;
