@@ -54,6 +54,18 @@ v1::Delivery DeliveryFrom(const Result& r, int i) {
   return d;
 }
 
+// "5 days", "3 hours", "90 seconds": for messages people read.
+std::string HumanDuration(absl::Duration d) {
+  int64_t seconds = absl::ToInt64Seconds(d);
+  if (seconds % 86400 == 0 && seconds >= 86400) {
+    return absl::StrCat(seconds / 86400, " days");
+  }
+  if (seconds % 3600 == 0 && seconds >= 3600) {
+    return absl::StrCat(seconds / 3600, " hours");
+  }
+  return absl::StrCat(seconds, " seconds");
+}
+
 Param IntArray(const std::vector<int64_t>& values) {
   std::string out = "{";
   for (size_t i = 0; i < values.size(); ++i) {
@@ -178,25 +190,28 @@ absl::StatusOr<std::vector<DisabledWebhook>> RecordAttempts(
                   {Param::TextArray(ok_hooks)})
             .status());
   }
+  if (!failed_hooks.empty()) {
+    LR_RETURN_IF_ERROR(
+        conn.Exec("UPDATE webhooks SET failing_since = now() WHERE id = ANY "
+                  "($1::text[]) AND failing_since IS NULL",
+                  {Param::TextArray(failed_hooks)})
+            .status());
+  }
+  // One statement may change a row once: the disabling is its own update.
   LR_ASSIGN_OR_RETURN(
       Result r,
       conn.Exec(R"sql(
-      WITH failing AS (
-        UPDATE webhooks SET failing_since = coalesce(failing_since, now())
-        WHERE id = ANY ($1::text[]) RETURNING id, failing_since),
-      off AS (
-        UPDATE webhooks w SET enabled = false, updated_at = now(),
-          disabled_reason = CASE WHEN w.id = ANY ($2::text[])
-            THEN 'the endpoint answered 410 Gone'
-            ELSE 'the endpoint failed every attempt for '
-                 || ($3::int8 / 3600) || ' hours' END
-        WHERE w.enabled AND (w.id = ANY ($2::text[]) OR w.id IN (
-          SELECT id FROM failing
-          WHERE failing_since <= now() - $3 * interval '1 second'))
-        RETURNING w.id, w.account_id, w.url, w.disabled_reason)
-      SELECT * FROM off)sql",
+      UPDATE webhooks SET enabled = false, updated_at = now(),
+        disabled_reason = CASE WHEN id = ANY ($2::text[])
+          THEN 'the endpoint answered 410 Gone'
+          ELSE 'the endpoint failed every attempt for ' || $4 END
+      WHERE enabled AND (id = ANY ($2::text[]) OR (
+        id = ANY ($1::text[])
+        AND failing_since <= now() - $3 * interval '1 millisecond'))
+      RETURNING id, account_id, url, disabled_reason)sql",
                 {Param::TextArray(failed_hooks), Param::TextArray(gone),
-                 absl::ToInt64Seconds(disable_after)}));
+                 absl::ToInt64Milliseconds(disable_after),
+                 HumanDuration(disable_after)}));
   for (int i = 0; i < r.rows(); ++i) {
     disabled.push_back(
         {r.String(i, 0), r.String(i, 1), r.String(i, 2), r.String(i, 3)});
