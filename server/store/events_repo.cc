@@ -38,9 +38,27 @@ absl::StatusOr<AppendedEvent> AppendEvent(Connection& conn,
   SetTimestamp(absl::Now(), event.mutable_created_at());
   event.clear_cursor();
   std::string body = event.SerializeAsString();
+  AppendedEvent out;
+  if (fan_out) {
+    LR_ASSIGN_OR_RETURN(Result d, conn.Exec(R"sql(
+        WITH d AS (
+          INSERT INTO deliveries (id, account_id, webhook_id, event_id,
+                                  event_type)
+          SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''),
+                 w.account_id, w.id, $1, $3
+          FROM webhooks w
+          WHERE w.account_id = $2 AND w.enabled AND $3 = ANY (w.events)
+          RETURNING 1)
+        SELECT count(*) FROM d)sql",
+                                            {event.id(), account_id,
+                                             event.type()}));
+    out.deliveries_queued = static_cast<int>(d.Int(0, 0));
+  }
+  // Last in the transaction: the account's event lock is held from here to
+  // commit, so events of one account commit in sequence order.
   LR_ASSIGN_OR_RETURN(
-      Result r, conn.Exec(
-                    R"sql(
+      Result r,
+      conn.Exec(R"sql(
       WITH l AS (
         SELECT pg_advisory_xact_lock(hashtextextended('events/' || $2, 0))),
       e AS (
@@ -48,24 +66,13 @@ absl::StatusOr<AppendedEvent> AppendEvent(Connection& conn,
         SELECT nextval('events_seq_seq'), $1, $2, $3, $4,
                to_timestamp($5::float8 / 1000000)
         FROM l
-        RETURNING seq),
-      d AS (
-        INSERT INTO deliveries (id, account_id, webhook_id, event_id,
-                                event_type)
-        SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''),
-               w.account_id, w.id, $1, $3
-        FROM webhooks w
-        WHERE $7 AND w.account_id = $2 AND w.enabled AND $3 = ANY (w.events)
-        RETURNING 1)
-      SELECT e.seq, (SELECT count(*) FROM d), pg_notify($6, $2)
-      FROM e)sql",
-                    {event.id(), account_id, event.type(), Param::Bytes(body),
-                     absl::ToUnixMicros(FromTimestamp(event.created_at())),
-                     kEventsChannel, fan_out}));
-  AppendedEvent out;
+        RETURNING seq)
+      SELECT e.seq, pg_notify($6, $2) FROM e)sql",
+                {event.id(), account_id, event.type(), Param::Bytes(body),
+                 absl::ToUnixMicros(FromTimestamp(event.created_at())),
+                 kEventsChannel}));
   event.set_cursor(EncodeCursor({r.Int(0, 0)}));
   out.event = std::move(event);
-  out.deliveries_queued = static_cast<int>(r.Int(0, 1));
   return out;
 }
 

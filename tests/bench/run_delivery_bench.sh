@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Webhook delivery benchmark against a throwaway, durable PostgreSQL:
+#  1. latency: 500 events/s to one webhook, commit -> first attempt p50/p99;
+#  2. throughput: 2,000 events/s to four webhooks (8,000 deliveries/s
+#     offered), sustained deliveries/s.
+# Prints server and PostgreSQL CPU for each. Build first:
+#   cmake --build build --target leadrelay-server leadrelay_delivery_bench
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
+
+SERVER=${LEADRELAY_SERVER_BIN:-$ROOT/build/server/leadrelay-server}
+BENCH=${LEADRELAY_BENCH_BIN:-$ROOT/build/tests/bench/leadrelay_delivery_bench}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/leadrelay-dbench.XXXXXX")
+LR_PG_DIR=$WORK/pg
+SERVER_PID=
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  lr_pg_stop "$LR_PG_DIR" || true
+  rm -rf "$WORK" "$LR_PG_DIR"
+}
+trap cleanup EXIT
+
+PG_PORT=$(lr_free_port)
+lr_pg_start "$WORK/pg" "$PG_PORT"
+PSQL="$LR_PG_BIN/psql -X -q -h 127.0.0.1 -p $PG_PORT -U postgres"
+
+ticks() {  # user+system CPU ticks of the given pids' /proc/PID/stat
+  local t=0 pid
+  for pid in "$@"; do
+    [ -r "/proc/$pid/stat" ] && t=$((t + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+  done
+  echo "$t"
+}
+
+run_case() {  # name rate webhooks
+  local name=$1 rate=$2 hooks=$3 db="bench_$1"
+  $PSQL -c "CREATE DATABASE $db"
+  local url="postgresql://postgres@127.0.0.1:$PG_PORT/$db"
+  local key
+  key=$("$SERVER" --database_url="$url" --bootstrap_account=bench \
+    --bootstrap_plan=internal --bootstrap_credits=1000000 2>/dev/null |
+    sed -n 's/^api_key=//p')
+  local port
+  port=$(lr_free_port)
+  "$SERVER" --database_url="$url" --grpc_address="127.0.0.1:$port" \
+    --allow_webhook_hosts=127.0.0.1 --max_in_flight_per_endpoint=32 \
+    >"$WORK/server_$name.log" 2>&1 &
+  SERVER_PID=$!
+  until (: </dev/tcp/127.0.0.1/"$port") 2>/dev/null; do sleep 0.1; done
+  local pg_pids
+  pg_pids=$(pgrep -d' ' -f "postgres.*$PG_PORT|postgres: " || true)
+  local s0 p0 t0 s1 p1 t1
+  s0=$(ticks "$SERVER_PID") p0=$(ticks $pg_pids) t0=$(date +%s.%N)
+  echo "== $name"
+  "$BENCH" --target="127.0.0.1:$port" --api_key="$key" --rate="$rate" \
+    --webhooks="$hooks" --seconds=10 || true
+  s1=$(ticks "$SERVER_PID") p1=$(ticks $(pgrep -d' ' -f "postgres: " || true)) t1=$(date +%s.%N)
+  awk -v s=$((s1 - s0)) -v p=$((p1 - p0)) -v hz="$(getconf CLK_TCK)" \
+    -v wall="$(echo "$t1 $t0" | awk '{print $1 - $2}')" \
+    'BEGIN {printf "cpu: server %.0f%%, postgres %.0f%% (100%% = one core)\n",
+            100 * s / hz / wall, 100 * p / hz / wall}'
+  kill "$SERVER_PID"
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=
+}
+
+echo "leadrelay delivery bench: $(nproc) cores, PostgreSQL durable"
+run_case latency 500 1
+run_case throughput 2000 4
