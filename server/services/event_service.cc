@@ -1,5 +1,6 @@
 #include "common/status_util.h"
 #include "domain/event_catalogue.h"
+#include "grpcpp/impl/codegen/proto_utils.h"
 #include "services/services.h"
 #include "store/accounts_repo.h"
 #include "store/events_repo.h"
@@ -68,10 +69,17 @@ grpc::Status EventServiceImpl::ListEventTypes(
                });
 }
 
-grpc::ServerWriteReactor<v1::StreamEventsResponse>*
-EventServiceImpl::StreamEvents(grpc::CallbackServerContext* ctx,
-                               const v1::StreamEventsRequest* req) {
+grpc::ServerWriteReactor<grpc::ByteBuffer>* EventServiceImpl::StreamEvents(
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* raw) {
   constexpr char kMethod[] = "leadrelay.v1.EventService.StreamEvents";
+  v1::StreamEventsRequest request;
+  grpc::ByteBuffer copy(*raw);
+  if (!grpc::SerializationTraits<v1::StreamEventsRequest>::Deserialize(
+           &copy, &request)
+           .ok()) {
+    return stream::RefuseStream(ToGrpcStatus(
+        InvalidRequest("malformed StreamEventsRequest"), kMethod));
+  }
   absl::StatusOr<auth::Caller> caller =
       deps_.authorizer->Authorize(*ctx, kMethod);
   absl::Status refused = caller.status();
@@ -79,7 +87,7 @@ EventServiceImpl::StreamEvents(grpc::CallbackServerContext* ctx,
     if (deps_.hub == nullptr) {
       refused = Unavailable("this server does not stream events");
     } else {
-      auto reactor = deps_.hub->Open(*caller, *req);
+      auto reactor = deps_.hub->Open(*caller, request);
       if (reactor.ok()) return *reactor;
       refused = reactor.status();
     }

@@ -64,7 +64,7 @@ class LeadServiceImpl final : public v1::LeadService::Service {
 };
 
 class EventServiceImpl final
-    : public v1::EventService::WithCallbackMethod_StreamEvents<
+    : public v1::EventService::WithRawCallbackMethod_StreamEvents<
           v1::EventService::Service> {
  public:
   explicit EventServiceImpl(ServiceDeps deps) : deps_(std::move(deps)) {}
@@ -77,9 +77,10 @@ class EventServiceImpl final
   grpc::Status ListEventTypes(grpc::ServerContext* ctx,
                               const v1::ListEventTypesRequest* req,
                               v1::ListEventTypesResponse* resp) override;
-  grpc::ServerWriteReactor<v1::StreamEventsResponse>* StreamEvents(
-      grpc::CallbackServerContext* ctx,
-      const v1::StreamEventsRequest* req) override;
+  // Raw bytes: the hub writes each event's serialized form to every
+  // subscriber.
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* StreamEvents(
+      grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* req) override;
 
  private:
   ServiceDeps deps_;

@@ -116,16 +116,18 @@ absl::StatusOr<EventPosition> LatestPosition(Connection& conn,
 absl::StatusOr<EventPosition> PositionAt(Connection& conn,
                                          const std::string& account_id,
                                          absl::Time time) {
-  // The last event before `time` in log order; events at or after it follow.
-  LR_ASSIGN_OR_RETURN(Result r,
-                      conn.Exec(R"sql(
-      SELECT seq FROM events
-      WHERE account_id = $1 AND created_at < to_timestamp($2::float8 / 1e6)
-      ORDER BY seq DESC LIMIT 1)sql",
-                                {account_id, absl::ToUnixMicros(time)}));
-  EventPosition p;
-  if (r.rows() == 1) p.seq = r.Int(0, 0);
-  return p;
+  // Just before the first event (in log order) created at or after `time`;
+  // creation stamps are taken before the account's event lock, so log order
+  // and stamp order can differ slightly, and this never skips one.
+  LR_ASSIGN_OR_RETURN(
+      Result r,
+      conn.Exec(R"sql(
+      SELECT coalesce(
+        (SELECT min(seq) - 1 FROM events WHERE account_id = $1
+           AND created_at >= to_timestamp($2::float8 / 1e6)),
+        (SELECT max(seq) FROM events WHERE account_id = $1), 0))sql",
+                {account_id, absl::ToUnixMicros(time)}));
+  return EventPosition{r.Int(0, 0)};
 }
 
 absl::StatusOr<EventPage> ListEvents(Connection& conn,

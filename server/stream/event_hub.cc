@@ -5,12 +5,48 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
+#include "grpcpp/support/proto_buffer_writer.h"
+#include "grpcpp/impl/codegen/proto_utils.h"
 #include "common/status_util.h"
 #include "store/proto_time.h"
 
 namespace leadrelay::stream {
 
-using Event = std::shared_ptr<const store::StoredEvent>;
+// An event as streamed: its position, the event, and the serialized
+// StreamEventsResponse shared by every subscriber (ByteBuffer copies share
+// the underlying slices).
+struct EventHub::Entry {
+  store::EventPosition position;
+  v1::Event event;
+  grpc::ByteBuffer wire;
+};
+
+using Event = std::shared_ptr<const EventHub::Entry>;
+
+namespace {
+
+grpc::ByteBuffer Serialize(const v1::StreamEventsResponse& message) {
+  grpc::ByteBuffer out;
+  bool own = false;
+  (void)grpc::SerializationTraits<v1::StreamEventsResponse>::Serialize(
+      message, &out, &own);
+  return out;
+}
+
+Event MakeEntry(store::StoredEvent stored) {
+  auto entry = std::make_shared<EventHub::Entry>();
+  entry->position = stored.position;
+  entry->event = std::move(stored.event);
+  v1::StreamEventsResponse message;
+  *message.mutable_event() = entry->event;
+  message.set_cursor(entry->event.cursor());
+  entry->wire = Serialize(message);
+  return entry;
+}
+
+enum class EndReason { kNone, kCancelled, kClientGone, kShutdown, kLogDown };
+
+}  // namespace
 
 struct EventHub::Feed {
   std::string account_id;
@@ -44,16 +80,15 @@ struct EventHub::Stream {
   bool catching_up ABSL_GUARDED_BY(mu) = false;
   bool done ABSL_GUARDED_BY(mu) = false;
   bool finish_called ABSL_GUARDED_BY(mu) = false;
-  grpc::Status finish_status ABSL_GUARDED_BY(mu);
+  EndReason end ABSL_GUARDED_BY(mu) = EndReason::kNone;
   // Events read from the log for this subscriber (replay / catch-up).
   std::deque<Event> backlog ABSL_GUARDED_BY(mu);
   absl::Time last_sent ABSL_GUARDED_BY(mu);
   // The message being written; untouched until OnWriteDone.
-  v1::StreamEventsResponse out;
+  grpc::ByteBuffer out;
 };
 
-class StreamReactor
-    : public grpc::ServerWriteReactor<v1::StreamEventsResponse> {
+class StreamReactor : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   explicit StreamReactor(std::shared_ptr<EventHub::Stream> stream)
       : stream_(std::move(stream)) {
@@ -73,8 +108,7 @@ class StreamReactor
         stream_->last_sent = absl::Now();
       } else if (!stream_->done) {
         stream_->done = true;
-        stream_->finish_status =
-            grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
+        stream_->end = EndReason::kClientGone;
       }
     }
     stream_->hub->Pump(stream_);
@@ -85,8 +119,7 @@ class StreamReactor
       absl::MutexLock lock(&stream_->mu);
       if (!stream_->done) {
         stream_->done = true;
-        stream_->finish_status =
-            grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
+        stream_->end = EndReason::kCancelled;
       }
     }
     stream_->hub->Pump(stream_);
@@ -108,8 +141,7 @@ class StreamReactor
 namespace {
 
 // Finishes at once with an error: for streams refused before they start.
-class RefusedStream
-    : public grpc::ServerWriteReactor<v1::StreamEventsResponse> {
+class RefusedStream : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   explicit RefusedStream(grpc::Status status) { Finish(std::move(status)); }
   void OnDone() override { delete this; }
@@ -117,8 +149,7 @@ class RefusedStream
 
 }  // namespace
 
-grpc::ServerWriteReactor<v1::StreamEventsResponse>* RefuseStream(
-    grpc::Status status) {
+grpc::ServerWriteReactor<grpc::ByteBuffer>* RefuseStream(grpc::Status status) {
   return new RefusedStream(std::move(status));
 }
 
@@ -152,10 +183,7 @@ void EventHub::Shutdown() {
       absl::MutexLock lock(&s->mu);
       if (!s->done) {
         s->done = true;
-        s->finish_status = grpc::Status(
-            grpc::StatusCode::UNAVAILABLE,
-            absl::StrCat("server shutting down; reconnect with after=",
-                         store::EncodeCursor(s->position)));
+        s->end = EndReason::kShutdown;
       }
     }
     Pump(s);
@@ -235,9 +263,10 @@ void EventHub::Tick() {
           now - s->last_sent < options_.heartbeat_interval) {
         continue;
       }
-      s->out.Clear();
-      SetTimestamp(now, s->out.mutable_heartbeat()->mutable_time());
-      s->out.set_cursor(store::EncodeCursor(s->position));
+      v1::StreamEventsResponse heartbeat;
+      SetTimestamp(now, heartbeat.mutable_heartbeat()->mutable_time());
+      heartbeat.set_cursor(store::EncodeCursor(s->position));
+      s->out = Serialize(heartbeat);
       s->pending = s->position;
       s->writing = true;
       reactor = s->reactor;
@@ -301,8 +330,7 @@ void EventHub::Fetch(const std::shared_ptr<Feed>& feed) {
       for (auto& e : events) {
         if (!(feed->head < e.position)) continue;
         feed->head = e.position;
-        feed->ring.push_back(
-            std::make_shared<const store::StoredEvent>(std::move(e)));
+        feed->ring.push_back(MakeEntry(std::move(e)));
       }
       while (feed->ring.size() > options_.ring_capacity) {
         feed->base = feed->ring.front()->position;
@@ -356,7 +384,22 @@ void EventHub::Pump(const std::shared_ptr<Stream>& s) {
     if (s->done) {
       s->finish_called = true;
       finish = true;
-      status = s->finish_status;
+      // Built now, not when the end was decided: a write in flight then has
+      // completed, so the cursor is that of the last message delivered.
+      std::string resume =
+          absl::StrCat("; reconnect with after=", store::EncodeCursor(s->position));
+      switch (s->end) {
+        case EndReason::kShutdown:
+          status = grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                "server shutting down" + resume);
+          break;
+        case EndReason::kLogDown:
+          status = grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                "the event log is unavailable" + resume);
+          break;
+        default:
+          status = grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
+      }
       reactor = s->reactor;
     } else {
       for (;;) {
@@ -383,9 +426,7 @@ void EventHub::Pump(const std::shared_ptr<Stream>& s) {
           s->position = event->position;
           continue;
         }
-        s->out.Clear();
-        *s->out.mutable_event() = event->event;
-        s->out.set_cursor(event->event.cursor());
+        s->out = event->wire;
         s->pending = event->position;
         s->writing = true;
         reactor = s->reactor;
@@ -418,35 +459,14 @@ void EventHub::CatchUp(const std::shared_ptr<Stream>& s) {
     if (!status.ok()) {
       if (!s->done) {
         s->done = true;
-        s->finish_status = grpc::Status(
-            grpc::StatusCode::UNAVAILABLE,
-            absl::StrCat("the event log is unavailable; reconnect with after=",
-                         store::EncodeCursor(s->position)));
+        s->end = EndReason::kLogDown;
       }
     } else {
-      for (auto& e : events) {
-        s->backlog.push_back(
-            std::make_shared<const store::StoredEvent>(std::move(e)));
-      }
+      for (auto& e : events) s->backlog.push_back(MakeEntry(std::move(e)));
     }
   }
   // With nothing new in the log yet, the next tick or fetch pumps again.
   if (!status.ok() || !events.empty()) Pump(s);
-}
-
-std::shared_ptr<EventHub::Feed> EventHub::AcquireFeed(
-    const std::string& account_id, store::EventPosition start) {
-  absl::MutexLock lock(&mu_);
-  std::shared_ptr<Feed>& feed = feeds_[account_id];
-  if (feed == nullptr) {
-    feed = std::make_shared<Feed>();
-    feed->account_id = account_id;
-    absl::MutexLock feed_lock(&feed->mu);
-    feed->base = start;
-    feed->head = start;
-  }
-  ++feed->subscribers;
-  return feed;
 }
 
 void EventHub::Release(const std::shared_ptr<Stream>& s) {
@@ -459,9 +479,8 @@ void EventHub::Release(const std::shared_ptr<Stream>& s) {
   }
 }
 
-absl::StatusOr<grpc::ServerWriteReactor<v1::StreamEventsResponse>*>
-EventHub::Open(const auth::Caller& caller,
-               const v1::StreamEventsRequest& request) {
+absl::StatusOr<grpc::ServerWriteReactor<grpc::ByteBuffer>*> EventHub::Open(
+    const auth::Caller& caller, const v1::StreamEventsRequest& request) {
   LR_ASSIGN_OR_RETURN(EventFilter filter, FilterFromRequest(request));
   std::optional<store::EventPosition> after;
   if (!request.after().empty()) {
@@ -473,46 +492,68 @@ EventHub::Open(const auth::Caller& caller,
       return Unavailable("server shutting down; reconnect to another server");
     }
     if (streams_per_key_[caller.key_id] >= options_.max_streams_per_key) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "this API key already has ", options_.max_streams_per_key,
-          " open streams; close one first"));
+      return absl::ResourceExhaustedError(
+          absl::StrCat("this API key already has ",
+                       options_.max_streams_per_key,
+                       " open streams; close one first"));
     }
     ++streams_per_key_[caller.key_id];
     ++open_streams_;
   }
-  store::EventPosition latest;
-  store::EventPosition start;
-  absl::Status status = pool_.Run([&](store::Connection& conn) -> absl::Status {
-    LR_ASSIGN_OR_RETURN(latest, store::LatestPosition(conn, caller.account_id));
-    if (after.has_value()) {
-      start = *after;
-    } else if (request.has_since()) {
-      LR_ASSIGN_OR_RETURN(start,
-                          store::PositionAt(conn, caller.account_id,
-                                            FromTimestamp(request.since())));
-    } else {
-      start = latest;
-    }
-    return absl::OkStatus();
-  });
   auto stream = std::make_shared<Stream>();
   stream->hub = this;
   stream->filter = std::move(filter);
   stream->key_id = caller.key_id;
   stream->account_id = caller.account_id;
-  stream->feed = AcquireFeed(caller.account_id, latest);
-  if (!status.ok()) {
-    Release(stream);
-    return status;
-  }
+  store::EventPosition latest;
+  store::EventPosition start;
+  absl::Status status =
+      pool_.Run([&](store::Connection& conn) -> absl::Status {
+        LR_ASSIGN_OR_RETURN(latest,
+                            store::LatestPosition(conn, caller.account_id));
+        if (after.has_value()) {
+          start = *after;
+        } else if (request.has_since()) {
+          LR_ASSIGN_OR_RETURN(
+              start, store::PositionAt(conn, caller.account_id,
+                                       FromTimestamp(request.since())));
+        } else {
+          start = latest;
+        }
+        return absl::OkStatus();
+      });
   {
     absl::MutexLock lock(&stream->mu);
     stream->position = start;
     stream->last_sent = absl::Now();
   }
+  // Registered under the hub lock, so Shutdown() either sees this stream or
+  // happened before, in which case the stream ends at once.
+  bool shutting_down;
   {
-    absl::MutexLock lock(&stream->feed->mu);
-    stream->feed->streams.push_back(stream);
+    absl::MutexLock lock(&mu_);
+    shutting_down = shutting_down_;
+    std::shared_ptr<Feed>& feed = feeds_[caller.account_id];
+    if (feed == nullptr) {
+      feed = std::make_shared<Feed>();
+      feed->account_id = caller.account_id;
+      absl::MutexLock feed_lock(&feed->mu);
+      feed->base = latest;
+      feed->head = latest;
+    }
+    ++feed->subscribers;
+    stream->feed = feed;
+    absl::MutexLock feed_lock(&feed->mu);
+    feed->streams.push_back(stream);
+  }
+  if (!status.ok()) {
+    Release(stream);
+    return status;
+  }
+  if (shutting_down) {
+    absl::MutexLock lock(&stream->mu);
+    stream->done = true;
+    stream->end = EndReason::kShutdown;
   }
   return new StreamReactor(stream);
 }

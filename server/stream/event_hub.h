@@ -25,6 +25,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "auth/authorizer.h"
+#include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/server_callback.h"
 #include "leadrelay/v1/event.pb.h"
 #include "store/events_repo.h"
@@ -59,23 +60,22 @@ class EventHub {
   void OnNotification(const store::Notification& notification);
 
   // Validates and opens a stream; the reactor is owned by gRPC.
-  absl::StatusOr<grpc::ServerWriteReactor<v1::StreamEventsResponse>*> Open(
+  absl::StatusOr<grpc::ServerWriteReactor<grpc::ByteBuffer>*> Open(
       const auth::Caller& caller, const v1::StreamEventsRequest& request);
 
   int open_streams() const;
 
   struct Feed;
   struct Stream;
+  struct Entry;
 
  private:
   friend class StreamReactor;
   enum class Next { kFound, kNone, kBehind };
 
-  std::shared_ptr<Feed> AcquireFeed(const std::string& account_id,
-                                    store::EventPosition start);
   void Release(const std::shared_ptr<Stream>& stream);
   Next NextAfter(Feed& feed, store::EventPosition position,
-                 std::shared_ptr<const store::StoredEvent>* out);
+                 std::shared_ptr<const Entry>* out);
   void ScheduleFetch(const std::shared_ptr<Feed>& feed);
   void Fetch(const std::shared_ptr<Feed>& feed);
   void Pump(const std::shared_ptr<Stream>& stream);
@@ -101,8 +101,7 @@ class EventHub {
 };
 
 // A reactor that finishes at once with `status`: for refused streams.
-grpc::ServerWriteReactor<v1::StreamEventsResponse>* RefuseStream(
-    grpc::Status status);
+grpc::ServerWriteReactor<grpc::ByteBuffer>* RefuseStream(grpc::Status status);
 
 }  // namespace leadrelay::stream
 
