@@ -3,7 +3,8 @@
 // receiver, then prints sustained deliveries/s and the latency from commit
 // (PublishEvent returned) to the first attempt arriving at the receiver.
 //
-//   leadrelay_delivery_bench --target=127.0.0.1:50051 --api_key=lr_... \
+//   leadrelay_delivery_bench --target=127.0.0.1:50051 --api_keys=lr_...,lr_...
+//   \
 //       --rate=500 --webhooks=1 --seconds=10
 //
 // The server must allow 127.0.0.1 as a webhook host and run the dispatcher.
@@ -27,7 +28,9 @@
 #include "leadrelay/v1/webhook.grpc.pb.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "leadrelay-server");
-ABSL_FLAG(std::string, api_key, "", "key of an account on the internal plan");
+ABSL_FLAG(std::vector<std::string>, api_keys, {},
+          "keys of accounts on the internal plan; events are spread over "
+          "them (one account's appends commit one at a time)");
 ABSL_FLAG(int, rate, 500, "events published per second");
 ABSL_FLAG(int, webhooks, 1, "webhooks subscribed to every event (max 5)");
 ABSL_FLAG(int, seconds, 10, "how long to publish");
@@ -39,9 +42,8 @@ using leadrelay::dtest::HttpReceiver;
 using leadrelay::dtest::ReceivedRequest;
 namespace v1 = leadrelay::v1;
 
-void Authorize(grpc::ClientContext* context) {
-  context->AddMetadata("authorization",
-                       "Bearer " + absl::GetFlag(FLAGS_api_key));
+void Authorize(grpc::ClientContext* context, const std::string& key) {
+  context->AddMetadata("authorization", "Bearer " + key);
   context->set_deadline(std::chrono::system_clock::now() +
                         std::chrono::seconds(30));
 }
@@ -71,22 +73,29 @@ int Run() {
   auto channel = grpc::CreateChannel(absl::GetFlag(FLAGS_target),
                                      grpc::InsecureChannelCredentials());
   auto webhooks = v1::WebhookService::NewStub(channel);
-  std::vector<std::string> hook_ids;
-  for (int i = 0; i < absl::GetFlag(FLAGS_webhooks); ++i) {
-    grpc::ClientContext context;
-    Authorize(&context);
-    v1::CreateWebhookRequest request;
-    request.set_url((*receiver)->Url(absl::StrCat("/hook", i)));
-    request.add_events("stats.updated");
-    v1::CreateWebhookResponse response;
-    grpc::Status status = webhooks->CreateWebhook(&context, request, &response);
-    if (!status.ok()) {
-      std::fprintf(stderr, "CreateWebhook: %s\n",
-                   status.error_message().c_str());
-      return 1;
-    }
-    hook_ids.push_back(response.webhook_id());
+  const std::vector<std::string> keys = absl::GetFlag(FLAGS_api_keys);
+  if (keys.empty()) {
+    std::fprintf(stderr, "--api_keys is required\n");
+    return 2;
   }
+  std::vector<std::string> hook_ids;
+  for (const std::string& key : keys)
+    for (int i = 0; i < absl::GetFlag(FLAGS_webhooks); ++i) {
+      grpc::ClientContext context;
+      Authorize(&context, key);
+      v1::CreateWebhookRequest request;
+      request.set_url((*receiver)->Url(absl::StrCat("/hook", i)));
+      request.add_events("stats.updated");
+      v1::CreateWebhookResponse response;
+      grpc::Status status =
+          webhooks->CreateWebhook(&context, request, &response);
+      if (!status.ok()) {
+        std::fprintf(stderr, "CreateWebhook: %s\n",
+                     status.error_message().c_str());
+        return 1;
+      }
+      hook_ids.push_back(response.webhook_id());
+    }
 
   const int rate = absl::GetFlag(FLAGS_rate);
   const int publishers = absl::GetFlag(FLAGS_publishers);
@@ -99,8 +108,7 @@ int Run() {
   for (int p = 0; p < publishers; ++p) {
     threads.emplace_back([&, p] {
       auto events = v1::EventService::NewStub(grpc::CreateCustomChannel(
-          absl::GetFlag(FLAGS_target), grpc::InsecureChannelCredentials(),
-          [p] {
+          absl::GetFlag(FLAGS_target), grpc::InsecureChannelCredentials(), [p] {
             grpc::ChannelArguments args;
             args.SetInt("leadrelay.bench.channel", p);
             return args;
@@ -110,13 +118,14 @@ int Run() {
       for (int n = 0; next < start + run; ++n, next += interval) {
         absl::SleepFor(next - absl::Now());  // open-loop pacing
         grpc::ClientContext context;
-        Authorize(&context);
+        Authorize(&context, keys[(p + n * publishers) % keys.size()]);
         v1::PublishEventRequest request;
         request.set_type("stats.updated");
         request.mutable_stats()->set_platform("bench");
         request.mutable_stats()->set_follower_count(n);
         v1::PublishEventResponse response;
-        grpc::Status status = events->PublishEvent(&context, request, &response);
+        grpc::Status status =
+            events->PublishEvent(&context, request, &response);
         absl::Time done = absl::Now();
         if (!status.ok()) {
           ++errors;
@@ -129,7 +138,7 @@ int Run() {
   }
   for (auto& t : threads) t.join();
   absl::Time published = absl::Now();
-  size_t expected = committed.size() * hook_ids.size();
+  size_t expected = committed.size() * hook_ids.size() / keys.size();
   bool all = (*receiver)->WaitForRequests(expected, absl::Seconds(120));
 
   std::vector<ReceivedRequest> requests = (*receiver)->Requests();
@@ -150,15 +159,16 @@ int Run() {
   }
   double seconds = absl::ToDoubleSeconds(last - start);
   std::printf(
-      "rate=%d events/s webhooks=%zu seconds=%.1f publish_errors=%d\n"
+      "rate=%d events/s accounts=%zu webhooks=%zu seconds=%.1f "
+      "publish_errors=%d\n"
       "events=%zu deliveries expected=%zu received=%zu (first attempts %zu)%s\n"
       "sustained deliveries/s=%.0f (first publish to last arrival; "
       "publishing took %.1f s)\n"
       "commit->first attempt: p50=%.1f ms p99=%.1f ms max=%.1f ms\n",
-      rate, hook_ids.size(), absl::ToDoubleSeconds(run), errors.load(),
-      committed.size(), expected, requests.size(), first_attempt.size(),
-      all ? "" : " (timed out waiting)", first_attempt.size() / seconds,
-      absl::ToDoubleSeconds(published - start),
+      rate, keys.size(), hook_ids.size(), absl::ToDoubleSeconds(run),
+      errors.load(), committed.size(), expected, requests.size(),
+      first_attempt.size(), all ? "" : " (timed out waiting)",
+      first_attempt.size() / seconds, absl::ToDoubleSeconds(published - start),
       Percentile(latency_ms, 0.50), Percentile(latency_ms, 0.99),
       Percentile(latency_ms, 1.0));
   return all ? 0 : 1;
