@@ -377,7 +377,6 @@ EventHub::Next EventHub::NextAfter(Feed& feed, store::EventPosition position,
 void EventHub::Pump(const std::shared_ptr<Stream>& s) {
   StreamReactor* reactor = nullptr;
   bool finish = false;
-  bool more = false;
   grpc::Status status;
   {
     absl::MutexLock lock(&s->mu);
@@ -429,10 +428,6 @@ void EventHub::Pump(const std::shared_ptr<Stream>& s) {
         }
         s->out = event->wire;
         s->pending = event->position;
-        // More already waiting: let gRPC coalesce this write with the next.
-        Event peek;
-        more = !s->backlog.empty() ||
-               NextAfter(*s->feed, event->position, &peek) == Next::kFound;
         s->writing = true;
         reactor = s->reactor;
         break;
@@ -441,8 +436,6 @@ void EventHub::Pump(const std::shared_ptr<Stream>& s) {
   }
   if (finish) {
     reactor->Finish(status);
-  } else if (more) {
-    reactor->StartWrite(&s->out, grpc::WriteOptions().set_buffer_hint());
   } else {
     reactor->StartWrite(&s->out);
   }
