@@ -61,6 +61,10 @@ class GrpcServer : public RunningServer {
     return absl::OkStatus();
   }
 
+  std::shared_ptr<grpc::Channel> InProcessChannel() override {
+    return server_->InProcessChannel(grpc::ChannelArguments());
+  }
+
   void Shutdown(std::chrono::system_clock::time_point deadline) override {
     server_->GetHealthCheckService()->Shutdown();
     server_->Shutdown(deadline);

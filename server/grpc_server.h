@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "grpcpp/channel.h"
 #include "services/call.h"
 
 namespace leadrelay {
@@ -21,6 +22,8 @@ class RunningServer {
   virtual ~RunningServer() = default;
   // Stops accepting calls and waits for running ones until `deadline`.
   virtual void Shutdown(std::chrono::system_clock::time_point deadline) = 0;
+  // A channel to this server without a socket (for the in-process gateway).
+  virtual std::shared_ptr<grpc::Channel> InProcessChannel() = 0;
 };
 
 absl::StatusOr<std::unique_ptr<RunningServer>> StartGrpcServer(

@@ -17,6 +17,7 @@
 #include "bootstrap.h"
 #include "common/log.h"
 #include "delivery/dispatcher.h"
+#include "gateway/gateway.h"
 #include "grpc_server.h"
 #include "store/events_repo.h"
 #include "store/migrations.h"
@@ -29,7 +30,14 @@ ABSL_FLAG(std::string, database_url, "",
 ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50051",
           "host:port the gRPC API listens on");
 ABSL_FLAG(std::string, http_address, "",
-          "host:port for the REST gateway (served by the gateway component)");
+          "host:port for the REST/JSON API (the gateway, in process); off "
+          "when empty");
+ABSL_FLAG(std::string, gateway_config, "gateway/envoy.yaml",
+          "Envoy bootstrap whose grpc_json_transcoder block configures the "
+          "REST gateway");
+ABSL_FLAG(std::string, descriptor_set, "",
+          "descriptor set for the gateway (default: the config's "
+          "proto_descriptor)");
 ABSL_FLAG(int, db_pool_size, 16, "PostgreSQL connections per process");
 ABSL_FLAG(std::vector<std::string>, allow_webhook_hosts, {},
           "hosts that may receive webhooks over plain http (development)");
@@ -187,9 +195,31 @@ int Run() {
   LogInfo(absl::StrCat("leadrelay-server listening on ", server_options.address,
                        " (gRPC)"));
 
+  std::unique_ptr<gateway::Gateway> rest;
+  if (std::string http = absl::GetFlag(FLAGS_http_address); !http.empty()) {
+    auto config =
+        gateway::LoadGatewayConfig(absl::GetFlag(FLAGS_gateway_config));
+    if (!config.ok()) {
+      LogError(absl::StrCat("gateway config: ", config.status().message()));
+      return 1;
+    }
+    if (std::string d = absl::GetFlag(FLAGS_descriptor_set); !d.empty()) {
+      config->proto_descriptor = d;
+    }
+    auto started =
+        gateway::StartGateway(*config, (*server)->InProcessChannel(), http);
+    if (!started.ok()) {
+      LogError(absl::StrCat("gateway: ", started.status().message()));
+      return 1;
+    }
+    rest = *std::move(started);
+    LogInfo(absl::StrCat("REST gateway listening on ", http));
+  }
+
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   LogInfo(absl::StrCat("signal ", signal_number, ": shutting down"));
+  if (rest != nullptr) rest->Shutdown();
   hub.Shutdown();  // streams end with UNAVAILABLE and a resume cursor
   (*server)->Shutdown(std::chrono::system_clock::now() +
                       std::chrono::seconds(10));

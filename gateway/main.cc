@@ -1,0 +1,80 @@
+// leadrelay-gateway: serves the REST surface of a gRPC server.
+//
+//   leadrelay-gateway --config=gateway/envoy.yaml --listen=127.0.0.1:8080 \
+//       --upstream=127.0.0.1:50051 [--descriptor_set=build/leadrelay.pb]
+//       [--io_threads=2]
+#include <csignal>
+#include <cstdio>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "gateway/gateway.h"
+#include "grpcpp/grpcpp.h"
+
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+void OnSignal(int) { g_stop = 1; }
+
+bool Flag(const std::string& arg, const char* name, std::string* value) {
+  std::string prefix = std::string("--") + name + "=";
+  if (!absl::StartsWith(arg, prefix)) return false;
+  *value = arg.substr(prefix.size());
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config_path = "gateway/envoy.yaml";
+  std::string listen = "127.0.0.1:8080";
+  std::string upstream = "127.0.0.1:50051";
+  std::string descriptor_set;
+  std::string io_threads;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (Flag(arg, "config", &config_path) || Flag(arg, "listen", &listen) ||
+        Flag(arg, "upstream", &upstream) ||
+        Flag(arg, "descriptor_set", &descriptor_set) ||
+        Flag(arg, "io_threads", &io_threads)) {
+      continue;
+    }
+    std::fprintf(stderr,
+                 "usage: %s --config=envoy.yaml --listen=host:port "
+                 "--upstream=host:port [--descriptor_set=file.pb] "
+                 "[--io_threads=N]\n",
+                 argv[0]);
+    return 2;
+  }
+  auto config = leadrelay::gateway::LoadGatewayConfig(config_path);
+  if (!config.ok()) {
+    std::fprintf(stderr, "%s\n", config.status().ToString().c_str());
+    return 1;
+  }
+  if (!descriptor_set.empty()) {
+    config->proto_descriptor = descriptor_set;
+    config->proto_descriptor_bin.clear();
+  }
+  int threads;
+  if (!io_threads.empty() && absl::SimpleAtoi(io_threads, &threads)) {
+    config->io_threads = threads;
+  }
+  auto channel =
+      grpc::CreateChannel(upstream, grpc::InsecureChannelCredentials());
+  auto gateway = leadrelay::gateway::StartGateway(*config, channel, listen);
+  if (!gateway.ok()) {
+    std::fprintf(stderr, "%s\n", gateway.status().ToString().c_str());
+    return 1;
+  }
+  std::printf("leadrelay-gateway: http://127.0.0.1:%d -> %s\n",
+              (*gateway)->port(), upstream.c_str());
+  std::fflush(stdout);
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  sigset_t none;
+  sigemptyset(&none);
+  while (!g_stop) sigsuspend(&none);
+  (*gateway)->Shutdown();
+  return 0;
+}

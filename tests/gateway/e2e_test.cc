@@ -1,0 +1,436 @@
+// End-to-end: the gateway on a loopback port in front of an in-process test
+// gRPC server, driven by a raw HTTP/1.1 client.
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gateway/gateway.h"
+#include "gateway/http_mapping.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+#include "http_client.h"
+#include "test_backend.h"
+
+namespace leadrelay::gateway {
+namespace {
+
+using ::leadrelay::gateway::testing::Fetch;
+using ::leadrelay::gateway::testing::HttpConnection;
+using ::leadrelay::gateway::testing::HttpResponse;
+using ::leadrelay::gateway::testing::RequestText;
+using ::leadrelay::gateway::testing::TestBackend;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+constexpr char kService[] = "/gwtest.v1.TestService/";
+
+class GatewayE2eTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    backend_ = TestBackend::Start(GWTEST_DESCRIPTOR_SET).release();
+    ASSERT_NE(backend_, nullptr);
+  }
+  static void TearDownTestSuite() {
+    delete backend_;
+    backend_ = nullptr;
+  }
+
+  void SetUp() override { gateway_ = StartWith(nullptr); }
+  void TearDown() override { gateway_.reset(); }
+
+  std::unique_ptr<Gateway> StartWith(const std::function<void(GatewayConfig&)>& tweak,
+                                     std::shared_ptr<grpc::Channel> channel = nullptr) {
+    GatewayConfig c;
+    c.proto_descriptor = GWTEST_DESCRIPTOR_SET;
+    c.services = {"gwtest.v1.TestService"};
+    c.print_options.preserve_proto_field_names = true;
+    c.url_unescape_spec = UrlUnescapeSpec::kAllCharactersExceptSlash;
+    if (tweak) tweak(c);
+    auto g = StartGateway(c, channel ? channel : backend_->NewChannel(), "127.0.0.1:0");
+    EXPECT_TRUE(g.ok()) << g.status();
+    return g.ok() ? *std::move(g) : nullptr;
+  }
+
+  int port() const { return gateway_->port(); }
+
+  static TestBackend* backend_;
+  std::unique_ptr<Gateway> gateway_;
+};
+
+TestBackend* GatewayE2eTest::backend_ = nullptr;
+
+bool IsJson(const std::string& text) {
+  google::protobuf::Value v;
+  return google::protobuf::util::JsonStringToMessage(text, &v).ok();
+}
+
+TEST_F(GatewayE2eTest, UnaryGetWithPathAndQuery) {
+  HttpResponse r = Fetch(port(), "GET", "/v1/items/a%20b?int_val=3&tags=x&tags=y");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("content-type"), "application/json");
+  EXPECT_THAT(r.body, StartsWith(R"({"id":"a b","int_val":3,"tags":["x","y"],)"));
+  EXPECT_THAT(r.body, HasSubstr(absl::StrCat(R"("method":")", kService, R"(Get")")));
+  EXPECT_TRUE(IsJson(r.body)) << r.body;
+}
+
+TEST_F(GatewayE2eTest, HeadersBecomeMetadataAndRateLimitHeadersComeBack) {
+  HttpResponse r = Fetch(port(), "GET", "/v1/items/1", "",
+                         {"Authorization: Bearer secret", "X-Api-Key: key-1",
+                          "X-Request-Id: req-42", "Connection: keep-alive"});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_THAT(r.body, HasSubstr("\"authorization=Bearer secret\""));
+  EXPECT_THAT(r.body, HasSubstr("\"x-api-key=key-1\""));
+  EXPECT_THAT(r.body, HasSubstr("\"x-request-id=req-42\""));
+  EXPECT_THAT(r.body, Not(HasSubstr("connection=")));
+  EXPECT_EQ(r.header("x-ratelimit-limit"), "60");
+  EXPECT_EQ(r.header("x-ratelimit-remaining"), "59");
+  EXPECT_EQ(r.header("x-ratelimit-reset"), "30");
+  EXPECT_EQ(r.header("x-request-id"), "req-42");
+  // Without one, the gateway makes a request id and passes it on.
+  HttpResponse generated = Fetch(port(), "GET", "/v1/items/1");
+  std::string id = generated.header("x-request-id");
+  EXPECT_FALSE(id.empty());
+  EXPECT_THAT(generated.body, HasSubstr(absl::StrCat("\"x-request-id=", id, "\"")));
+}
+
+TEST_F(GatewayE2eTest, GrpcTimeoutHeaderSetsTheDeadline) {
+  EXPECT_THAT(Fetch(port(), "GET", "/v1/items/1", "", {"grpc-timeout: 20S"}).body,
+              HasSubstr("deadline=set"));
+  EXPECT_THAT(Fetch(port(), "GET", "/v1/items/1").body, Not(HasSubstr("deadline=set")));
+  HttpResponse bad = Fetch(port(), "GET", "/v1/items/1", "", {"grpc-timeout: soon"});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.header("content-type"), "application/json");
+}
+
+TEST_F(GatewayE2eTest, EveryMethodKind) {
+  HttpResponse create = Fetch(port(), "POST", "/v1/items", R"({"id":"n1","flag":true})");
+  EXPECT_EQ(create.status, 200);
+  EXPECT_THAT(create.body, StartsWith(R"({"id":"n1","flag":true,)"));
+  EXPECT_THAT(Fetch(port(), "PATCH", "/v1/items/p1", R"({"name":"x"})").body,
+              StartsWith(R"({"id":"p1","name":"x",)"));
+  EXPECT_THAT(Fetch(port(), "PUT", "/v1/items/p1/tags", R"(["a"])").body,
+              StartsWith(R"({"id":"p1","tags":["a"],)"));
+  EXPECT_THAT(Fetch(port(), "DELETE", "/v1/items/d1").body,
+              HasSubstr(absl::StrCat(kService, "Delete")));
+  EXPECT_THAT(Fetch(port(), "LOCK", "/v1/items/l1").body,
+              HasSubstr(absl::StrCat(kService, "Lock")));
+  EXPECT_THAT(Fetch(port(), "POST", "/v1/items/t1:test", "{}").body,
+              HasSubstr(absl::StrCat(kService, "Test")));
+  EXPECT_THAT(Fetch(port(), "GET", "/v1/shelves/s/items/i").body,
+              StartsWith(R"({"id":"i","parent":"s",)"));
+  EXPECT_THAT(Fetch(port(), "GET", "/v1/items/special").body,
+              HasSubstr(absl::StrCat(kService, "GetSpecial")));
+  EXPECT_EQ(Fetch(port(), "GET", "/v1/items/x/tags?tags=q").body, R"(["q"])");
+  EXPECT_EQ(Fetch(port(), "GET", "/v1/items/x/inner?inner.name=n").body, R"({"name":"n"})");
+}
+
+TEST_F(GatewayE2eTest, ErrorStatusesAndBodies) {
+  struct Case {
+    int code;
+    int http;
+    const char* public_code;
+  };
+  const Case cases[] = {{3, 400, "invalid_request"}, {4, 504, "deadline_exceeded"},
+                        {5, 404, "not_found"},       {6, 409, "already_exists"},
+                        {7, 403, "forbidden"},       {8, 429, "rate_limited"},
+                        {9, 400, "invalid_request"}, {10, 409, "aborted"},
+                        {12, 501, "unimplemented"},  {13, 500, "internal_error"},
+                        {14, 503, "unavailable"},    {16, 401, "unauthorized"},
+                        {2, 500, "internal_error"},  {15, 500, "internal_error"}};
+  for (const Case& c : cases) {
+    HttpResponse r = Fetch(port(), "POST", "/v1/fail",
+                           absl::StrCat(R"({"fail_code":)", c.code, R"(,"fail_message":"m"})"));
+    EXPECT_EQ(r.status, c.http) << c.code;
+    EXPECT_EQ(r.body, absl::StrCat(R"({"code":")", c.public_code, R"(","message":"m"})"))
+        << c.code;
+    EXPECT_EQ(r.header("content-type"), "application/json");
+    EXPECT_EQ(r.header("x-ratelimit-limit"), "60") << c.code;
+  }
+}
+
+TEST_F(GatewayE2eTest, ErrorInfoReasonAndRetryAfter) {
+  HttpResponse credits = Fetch(
+      port(), "POST", "/v1/fail",
+      R"({"fail_code":7,"fail_reason":"insufficient_credits","fail_message":"need 1"})");
+  EXPECT_EQ(credits.status, 403);
+  EXPECT_EQ(credits.body, R"({"code":"insufficient_credits","message":"need 1"})");
+
+  HttpResponse limited = Fetch(
+      port(), "POST", "/v1/fail",
+      R"({"fail_code":8,"fail_reason":"rate_limited","retry_after":30,"fail_message":"slow"})");
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(limited.body,
+            R"({"code":"rate_limited","message":"slow","retry_after_seconds":30})");
+  EXPECT_EQ(limited.header("retry-after"), "30");
+  EXPECT_EQ(limited.header("x-ratelimit-limit"), "60");
+  EXPECT_EQ(limited.header("x-ratelimit-remaining"), "59");
+  EXPECT_EQ(limited.header("x-ratelimit-reset"), "30");
+}
+
+TEST_F(GatewayE2eTest, ConvertGrpcStatusBody) {
+  auto g = StartWith([](GatewayConfig& c) { c.convert_grpc_status = true; });
+  HttpResponse r = Fetch(g->port(), "POST", "/v1/fail",
+                         R"({"fail_code":5,"fail_reason":"not_found","fail_message":"gone"})");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_THAT(r.body, StartsWith(R"({"code":5,"message":"gone","details":[)"));
+  EXPECT_THAT(r.body, HasSubstr(R"("reason":"not_found")"));
+  EXPECT_TRUE(IsJson(r.body));
+}
+
+TEST_F(GatewayE2eTest, GatewayErrorsAreJson) {
+  HttpResponse unknown = Fetch(port(), "GET", "/v1/nope");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_THAT(unknown.body, StartsWith(R"({"code":"not_found","message":)"));
+
+  HttpResponse wrong_method = Fetch(port(), "DELETE", "/v1/items");
+  EXPECT_EQ(wrong_method.status, 405);
+  EXPECT_EQ(wrong_method.header("allow"), "POST");
+  EXPECT_THAT(wrong_method.body, StartsWith(R"({"code":"method_not_allowed")"));
+
+  HttpResponse malformed = Fetch(port(), "POST", "/v1/items", R"({"id":)");
+  EXPECT_EQ(malformed.status, 400);
+  EXPECT_THAT(malformed.body, StartsWith(R"({"code":"invalid_request","message":"invalid JSON)"));
+
+  HttpResponse wrong_type = Fetch(port(), "POST", "/v1/items", R"({"int_val":"x"})");
+  EXPECT_EQ(wrong_type.status, 400);
+
+  HttpResponse bad_query = Fetch(port(), "GET", "/v1/items/1?int_val=abc");
+  EXPECT_EQ(bad_query.status, 400);
+  HttpResponse unknown_query = Fetch(port(), "GET", "/v1/items/1?zzz=1");
+  EXPECT_EQ(unknown_query.status, 400);
+  for (const HttpResponse* r : {&unknown, &wrong_method, &malformed, &wrong_type,
+                                &bad_query, &unknown_query}) {
+    EXPECT_EQ(r->header("content-type"), "application/json");
+    EXPECT_TRUE(IsJson(r->body)) << r->body;
+  }
+}
+
+TEST_F(GatewayE2eTest, MalformedHttpIsA400) {
+  auto conn = HttpConnection::Connect(port());
+  ASSERT_TRUE(conn->Send("GET /v1/items/1 HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n"));
+  auto r = conn->Read();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 400);
+  EXPECT_TRUE(IsJson(r->body));
+}
+
+TEST_F(GatewayE2eTest, RequestBodyLimit) {
+  auto g = StartWith([](GatewayConfig& c) { c.max_request_body_size = 64; });
+  std::string big = absl::StrCat(R"({"name":")", std::string(200, 'x'), R"("})");
+  HttpResponse r = Fetch(g->port(), "POST", "/v1/items", big);
+  EXPECT_EQ(r.status, 413);
+  EXPECT_THAT(r.body, StartsWith(R"({"code":"payload_too_large")"));
+  // Chunked bodies are limited too.
+  auto conn = HttpConnection::Connect(g->port());
+  ASSERT_TRUE(conn->Send(absl::StrCat(
+      "POST /v1/items HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+      absl::Hex(big.size()), "\r\n", big, "\r\n0\r\n\r\n")));
+  auto chunked = conn->Read();
+  ASSERT_TRUE(chunked.has_value());
+  EXPECT_EQ(chunked->status, 413);
+  // Small bodies pass.
+  EXPECT_EQ(Fetch(g->port(), "POST", "/v1/items", R"({"name":"x"})").status, 200);
+}
+
+TEST_F(GatewayE2eTest, ExpectContinue) {
+  auto conn = HttpConnection::Connect(port());
+  ASSERT_TRUE(conn->Send(
+      "POST /v1/items HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n"
+      "Expect: 100-continue\r\n\r\n"));
+  ASSERT_TRUE(conn->ReadUntil("100 Continue\r\n\r\n"));
+  ASSERT_TRUE(conn->Send(R"({"id":"ec"})"));
+  auto r = conn->Read();  // skips the 100
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_THAT(r->body, StartsWith(R"({"id":"ec",)"));
+}
+
+TEST_F(GatewayE2eTest, ResponseBodyLimit) {
+  auto g = StartWith([](GatewayConfig& c) { c.max_response_body_size = 100; });
+  HttpResponse r = Fetch(g->port(), "GET", "/v1/items/1?padding=" + std::string(200, 'p'));
+  EXPECT_EQ(r.status, 502);
+  EXPECT_THAT(r.body, StartsWith(R"({"code":"internal_error")"));
+}
+
+TEST_F(GatewayE2eTest, UpstreamDown) {
+  auto channel = grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials());
+  auto g = StartWith(nullptr, channel);
+  HttpResponse r = Fetch(g->port(), "GET", "/v1/items/1");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_THAT(r.body, StartsWith(R"({"code":"unavailable")"));
+}
+
+TEST_F(GatewayE2eTest, KeepAliveAndPipelining) {
+  auto conn = HttpConnection::Connect(port());
+  ASSERT_TRUE(conn->Send(RequestText("GET", "/v1/items/first") +
+                         RequestText("POST", "/v1/items", R"({"id":"second"})") +
+                         RequestText("GET", "/v1/nope") +
+                         RequestText("GET", "/v1/items/fourth")));
+  const char* expected[] = {R"({"id":"first")", R"({"id":"second")",
+                            R"({"code":"not_found")", R"({"id":"fourth")"};
+  for (const char* prefix : expected) {
+    auto r = conn->Read();
+    ASSERT_TRUE(r.has_value()) << prefix;
+    EXPECT_THAT(r->body, StartsWith(prefix));
+  }
+  // Still open for more.
+  ASSERT_TRUE(conn->Send(RequestText("GET", "/v1/items/fifth")));
+  auto r = conn->Read();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_THAT(r->body, StartsWith(R"({"id":"fifth")"));
+}
+
+TEST_F(GatewayE2eTest, ConnectionCloseAndHttp10) {
+  auto conn = HttpConnection::Connect(port());
+  ASSERT_TRUE(conn->Send("GET /v1/items/c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  auto r = conn->Read();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_TRUE(conn->AtEof());
+
+  auto old = HttpConnection::Connect(port());
+  ASSERT_TRUE(old->Send("GET /v1/items/old HTTP/1.0\r\n\r\n"));
+  auto r10 = old->Read();
+  ASSERT_TRUE(r10.has_value());
+  EXPECT_THAT(r10->body, StartsWith(R"({"id":"old")"));
+  EXPECT_TRUE(old->AtEof());
+}
+
+TEST_F(GatewayE2eTest, ManyConcurrentConnections) {
+  std::vector<std::unique_ptr<HttpConnection>> conns;
+  for (int i = 0; i < 64; ++i) {
+    conns.push_back(HttpConnection::Connect(port()));
+    ASSERT_NE(conns.back(), nullptr);
+    ASSERT_TRUE(conns.back()->Send(RequestText("GET", absl::StrCat("/v1/items/c", i))));
+  }
+  for (int i = 0; i < 64; ++i) {
+    auto r = conns[i]->Read();
+    ASSERT_TRUE(r.has_value()) << i;
+    EXPECT_THAT(r->body, StartsWith(absl::StrCat(R"({"id":"c)", i, R"(")")));
+  }
+}
+
+TEST_F(GatewayE2eTest, OpenApiDocument) {
+  HttpResponse r = Fetch(port(), "GET", "/openapi.json");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("content-type"), "application/json");
+  EXPECT_THAT(r.body, StartsWith(R"({"openapi":"3.0.3")"));
+  EXPECT_THAT(r.body, HasSubstr(R"("/v1/items:stream")"));
+  EXPECT_TRUE(IsJson(r.body));
+}
+
+// --- streaming ---------------------------------------------------------------
+
+TEST_F(GatewayE2eTest, StreamAsJsonArray) {
+  HttpResponse r = Fetch(port(), "GET", "/v1/items:stream?stream_count=3&id=s");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("content-type"), "application/json");
+  EXPECT_EQ(r.header("transfer-encoding"), "chunked");
+  EXPECT_EQ(r.header("x-ratelimit-limit"), "60");
+  EXPECT_THAT(r.body, StartsWith(R"([{"id":"s","stream_count":3,)"));
+  EXPECT_THAT(r.body, HasSubstr(R"(},{"id":"s","int_val":1,)"));
+  EXPECT_THAT(r.body, HasSubstr(R"(},{"id":"s","int_val":2,)"));
+  google::protobuf::Value parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.body, &parsed).ok()) << r.body;
+  EXPECT_EQ(parsed.list_value().values_size(), 3);
+}
+
+TEST_F(GatewayE2eTest, StreamNewlineDelimited) {
+  auto g = StartWith([](GatewayConfig& c) { c.print_options.stream_newline_delimited = true; });
+  HttpResponse r = Fetch(g->port(), "GET", "/v1/items:stream?stream_count=2&id=n");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("content-type"), "application/x-ndjson");
+  std::vector<std::string> lines = absl::StrSplit(r.body, '\n');
+  ASSERT_EQ(lines.size(), 3u) << r.body;
+  EXPECT_THAT(lines[0], StartsWith(R"({"id":"n","stream_count":2,)"));
+  EXPECT_THAT(lines[1], StartsWith(R"({"id":"n","int_val":1,)"));
+  EXPECT_EQ(lines[2], "");
+  EXPECT_TRUE(IsJson(lines[0]));
+}
+
+TEST_F(GatewayE2eTest, StreamServerSentEvents) {
+  HttpResponse by_accept = Fetch(port(), "GET", "/v1/items:stream?stream_count=2&id=e", "",
+                                 {"Accept: text/event-stream"});
+  EXPECT_EQ(by_accept.status, 200);
+  EXPECT_EQ(by_accept.header("content-type"), "text/event-stream");
+  EXPECT_THAT(by_accept.body, StartsWith(R"(data: {"id":"e","stream_count":2,)"));
+  EXPECT_THAT(by_accept.body, HasSubstr("}\n\ndata: {\"id\":\"e\",\"int_val\":1,"));
+
+  auto g = StartWith([](GatewayConfig& c) { c.print_options.stream_sse_style_delimited = true; });
+  HttpResponse by_config = Fetch(g->port(), "GET", "/v1/items:stream?stream_count=1");
+  EXPECT_EQ(by_config.header("content-type"), "text/event-stream");
+  EXPECT_THAT(by_config.body, StartsWith("data: {"));
+  EXPECT_THAT(by_config.body, HasSubstr("}\n\n"));
+}
+
+TEST_F(GatewayE2eTest, EmptyStreamAndErrors) {
+  HttpResponse empty = Fetch(port(), "GET", "/v1/items:stream?stream_count=0");
+  EXPECT_EQ(empty.status, 200);
+  EXPECT_EQ(empty.body, "[]");
+
+  // An error before any message is a plain HTTP error.
+  HttpResponse early = Fetch(port(), "GET",
+                             "/v1/items:stream?stream_count=0&fail_code=7&fail_reason=forbidden"
+                             "&fail_message=no");
+  EXPECT_EQ(early.status, 403);
+  EXPECT_EQ(early.body, R"({"code":"forbidden","message":"no"})");
+
+  // After messages it is the last element of the stream.
+  HttpResponse late = Fetch(port(), "GET",
+                            "/v1/items:stream?stream_count=2&fail_code=14&fail_message=bye");
+  EXPECT_EQ(late.status, 200);
+  EXPECT_THAT(late.body,
+              HasSubstr(R"(,{"error":{"code":"unavailable","message":"bye"}}])"));
+  EXPECT_TRUE(IsJson(late.body));
+
+  auto g = StartWith([](GatewayConfig& c) { c.print_options.stream_newline_delimited = true; });
+  HttpResponse ndjson = Fetch(g->port(), "GET",
+                              "/v1/items:stream?stream_count=1&fail_code=14&fail_message=bye");
+  EXPECT_THAT(ndjson.body, HasSubstr("\n{\"error\":{\"code\":\"unavailable\",\"message\":\"bye\"}}\n"));
+  HttpResponse sse = Fetch(port(), "GET",
+                           "/v1/items:stream?stream_count=1&fail_code=14&fail_message=bye", "",
+                           {"Accept: text/event-stream"});
+  EXPECT_THAT(sse.body, HasSubstr("event: error\ndata: {\"error\":{\"code\":\"unavailable\""));
+}
+
+TEST_F(GatewayE2eTest, StreamThenNextRequestOnTheSameConnection) {
+  auto conn = HttpConnection::Connect(port());
+  ASSERT_TRUE(conn->Send(RequestText("GET", "/v1/items:stream?stream_count=2") +
+                         RequestText("GET", "/v1/items/after")));
+  auto stream = conn->Read();
+  ASSERT_TRUE(stream.has_value());
+  EXPECT_THAT(stream->body, StartsWith("[{"));
+  auto next = conn->Read();
+  ASSERT_TRUE(next.has_value());
+  EXPECT_THAT(next->body, StartsWith(R"({"id":"after")"));
+}
+
+TEST_F(GatewayE2eTest, ClientDisconnectCancelsTheStream) {
+  const int before = backend_->Cancellations();
+  for (int i = 1; i <= 3; ++i) {
+    auto conn = HttpConnection::Connect(port());
+    ASSERT_TRUE(conn->Send(RequestText("GET", "/v1/items:stream?stream_count=-1&id=w")));
+    // The first message arrives, then the server waits for cancellation.
+    ASSERT_TRUE(conn->ReadUntil(R"("id":"w")"));
+    conn->Close();
+    EXPECT_TRUE(backend_->WaitForCancellations(before + i, absl::Seconds(30)));
+  }
+}
+
+TEST_F(GatewayE2eTest, ShutdownCancelsOpenStreams) {
+  auto g = StartWith(nullptr);
+  auto conn = HttpConnection::Connect(g->port());
+  ASSERT_TRUE(conn->Send(RequestText("GET", "/v1/items:stream?stream_count=-1&id=z")));
+  ASSERT_TRUE(conn->ReadUntil(R"("id":"z")"));
+  g->Shutdown();  // returns once the call is cancelled and done
+  g.reset();
+}
+
+}  // namespace
+}  // namespace leadrelay::gateway

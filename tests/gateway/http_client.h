@@ -1,0 +1,61 @@
+// A small blocking HTTP/1.1 client over a loopback socket, for the end-to-end
+// tests: raw requests in, parsed (de-chunked) responses out.
+#ifndef LEADRELAY_TESTS_GATEWAY_HTTP_CLIENT_H_
+#define LEADRELAY_TESTS_GATEWAY_HTTP_CLIENT_H_
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace leadrelay::gateway::testing {
+
+struct HttpResponse {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;                            // de-chunked
+  std::string header(const std::string& name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? "" : it->second;
+  }
+};
+
+class HttpConnection {
+ public:
+  static std::unique_ptr<HttpConnection> Connect(int port);
+  ~HttpConnection();
+
+  bool Send(const std::string& raw);
+  // Reads one complete response; nullopt on EOF, error or a 30 s stall.
+  std::optional<HttpResponse> Read();
+  // Reads until `needle` appears in the raw bytes received so far (which are
+  // kept for Read). False on EOF or error.
+  bool ReadUntil(const std::string& needle);
+  // True when the peer has closed the connection (EOF on the next read).
+  bool AtEof();
+  void Close();
+
+ private:
+  explicit HttpConnection(int fd) : fd_(fd) {}
+  bool Fill();
+  bool Need(size_t n);
+  std::optional<std::string> Line();
+
+  int fd_;
+  std::string buffer_;
+};
+
+// One request on a fresh connection.
+HttpResponse Fetch(int port, const std::string& method, const std::string& target,
+                   const std::string& body = "",
+                   const std::vector<std::string>& headers = {});
+
+// The raw text of a request.
+std::string RequestText(const std::string& method, const std::string& target,
+                        const std::string& body = "",
+                        const std::vector<std::string>& headers = {});
+
+}  // namespace leadrelay::gateway::testing
+
+#endif  // LEADRELAY_TESTS_GATEWAY_HTTP_CLIENT_H_
