@@ -2,7 +2,9 @@
 # Webhook delivery benchmark against a throwaway, durable PostgreSQL:
 #  1. latency: 500 events/s to one webhook, commit -> first attempt p50/p99;
 #  2. throughput: 2,000 events/s over 4 accounts with 3 webhooks each
-#     (6,000 deliveries/s offered), sustained deliveries/s.
+#     (6,000 deliveries/s offered), sustained deliveries/s;
+#  3. drain: the same events published with no dispatcher running, then one
+#     server dispatches the backlog: the dispatcher's own deliveries/s.
 # Prints server and PostgreSQL CPU for each. Build first:
 #   cmake --build build --target leadrelay-server leadrelay_delivery_bench
 set -euo pipefail
@@ -46,9 +48,16 @@ run_case() {  # name rate webhooks accounts
   done
   local port
   port=$(lr_free_port)
+  local dispatch=true extra=()
+  if [ -n "${DRAIN:-}" ]; then
+    dispatch=false
+    extra=(--after_publish="$SERVER --database_url=$url \
+--grpc_address=127.0.0.1:$(lr_free_port) --allow_webhook_hosts=127.0.0.1 \
+--max_in_flight_per_endpoint=32 >$WORK/dispatcher.log 2>&1 & echo \$! >$WORK/dispatcher.pid")
+  fi
   "$SERVER" --database_url="$url" --grpc_address="127.0.0.1:$port" \
     --allow_webhook_hosts=127.0.0.1 --max_in_flight_per_endpoint=32 \
-    >"$WORK/server_$name.log" 2>&1 &
+    --dispatch_webhooks="$dispatch" >"$WORK/server_$name.log" 2>&1 &
   SERVER_PID=$!
   until (: </dev/tcp/127.0.0.1/"$port") 2>/dev/null; do sleep 0.1; done
   local pg_pids
@@ -57,7 +66,11 @@ run_case() {  # name rate webhooks accounts
   s0=$(ticks "$SERVER_PID") p0=$(ticks $pg_pids) t0=$(date +%s.%N)
   echo "== $name"
   "$BENCH" --target="127.0.0.1:$port" --api_keys="$keys" --rate="$rate" \
-    --webhooks="$hooks" --seconds=10 || true
+    --webhooks="$hooks" --seconds=10 "${extra[@]}" || true
+  if [ -f "$WORK/dispatcher.pid" ]; then
+    kill "$(cat "$WORK/dispatcher.pid")" 2>/dev/null || true
+    rm -f "$WORK/dispatcher.pid"
+  fi
   s1=$(ticks "$SERVER_PID") p1=$(ticks $(pgrep -d' ' -f "postgres: " || true)) t1=$(date +%s.%N)
   awk -v s=$((s1 - s0)) -v p=$((p1 - p0)) -v hz="$(getconf CLK_TCK)" \
     -v wall="$(echo "$t1 $t0" | awk '{print $1 - $2}')" \
@@ -71,3 +84,4 @@ run_case() {  # name rate webhooks accounts
 echo "leadrelay delivery bench: $(nproc) cores, PostgreSQL durable"
 run_case latency 500 1 1
 run_case throughput 2000 3 4
+DRAIN=1 run_case drain 2000 3 4
