@@ -82,6 +82,11 @@ struct GatewayConfig {
   // Gateway-only settings (not part of the Envoy filter).
   int io_threads = 2;
   std::string openapi_path = "/openapi.json";
+  // PEM certificate chain and private key. When both are set the listener
+  // speaks HTTPS only; when both are empty, plain HTTP. One without the
+  // other, or a file that does not load, makes StartGateway fail.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 // Reads the grpc_json_transcoder block of an Envoy bootstrap (YAML or JSON),
@@ -101,7 +106,7 @@ class Gateway {
   virtual void Shutdown() = 0;
 };
 
-// Serves HTTP on `listen_address` ("127.0.0.1:0" picks a free port),
+// Serves HTTP (HTTPS when config has a certificate) on `listen_address` ("127.0.0.1:0" picks a free port),
 // forwarding to `upstream`.
 absl::StatusOr<std::unique_ptr<Gateway>> StartGateway(
     const GatewayConfig& config, std::shared_ptr<grpc::Channel> upstream,

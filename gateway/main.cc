@@ -2,7 +2,7 @@
 //
 //   leadrelay-gateway --config=gateway/envoy.yaml --listen=127.0.0.1:8080 \
 //       --upstream=127.0.0.1:50051 [--descriptor_set=build/leadrelay.pb]
-//       [--io_threads=2]
+//       [--io_threads=2] [--tls_cert=cert.pem --tls_key=key.pem]
 #include <csignal>
 #include <cstdio>
 #include <string>
@@ -32,18 +32,21 @@ int main(int argc, char** argv) {
   std::string upstream = "127.0.0.1:50051";
   std::string descriptor_set;
   std::string io_threads;
+  std::string tls_cert;
+  std::string tls_key;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (Flag(arg, "config", &config_path) || Flag(arg, "listen", &listen) ||
         Flag(arg, "upstream", &upstream) ||
         Flag(arg, "descriptor_set", &descriptor_set) ||
-        Flag(arg, "io_threads", &io_threads)) {
+        Flag(arg, "io_threads", &io_threads) ||
+        Flag(arg, "tls_cert", &tls_cert) || Flag(arg, "tls_key", &tls_key)) {
       continue;
     }
     std::fprintf(stderr,
                  "usage: %s --config=envoy.yaml --listen=host:port "
                  "--upstream=host:port [--descriptor_set=file.pb] "
-                 "[--io_threads=N]\n",
+                 "[--io_threads=N] [--tls_cert=cert.pem --tls_key=key.pem]\n",
                  argv[0]);
     return 2;
   }
@@ -60,6 +63,8 @@ int main(int argc, char** argv) {
   if (!io_threads.empty() && absl::SimpleAtoi(io_threads, &threads)) {
     config->io_threads = threads;
   }
+  config->tls_cert_file = tls_cert;
+  config->tls_key_file = tls_key;
   auto channel =
       grpc::CreateChannel(upstream, grpc::InsecureChannelCredentials());
   auto gateway = leadrelay::gateway::StartGateway(*config, channel, listen);
@@ -67,8 +72,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", gateway.status().ToString().c_str());
     return 1;
   }
-  std::printf("leadrelay-gateway: http://127.0.0.1:%d -> %s\n",
-              (*gateway)->port(), upstream.c_str());
+  std::printf("leadrelay-gateway: %s://127.0.0.1:%d -> %s\n",
+              tls_cert.empty() ? "http" : "https", (*gateway)->port(),
+              upstream.c_str());
   std::fflush(stdout);
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);

@@ -27,6 +27,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream_base.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -34,6 +36,8 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <openssl/ssl.h>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
@@ -66,6 +70,8 @@ using tcp = net::ip::tcp;
 constexpr uint32_t kDefaultMaxRequestBody = 8u << 20;
 constexpr size_t kMaxBufferedWhileStreaming = 64 * 1024;
 constexpr auto kIdleTimeout = std::chrono::minutes(5);
+constexpr auto kTlsHandshakeTimeout = std::chrono::seconds(30);
+constexpr auto kTlsShutdownTimeout = std::chrono::seconds(5);
 
 std::string ToString(const grpc::ByteBuffer& buffer) {
   std::vector<grpc::Slice> slices;
@@ -147,8 +153,100 @@ struct Shared {
   std::unique_ptr<grpc::GenericStub> stub;
   std::string openapi;
   uint32_t max_request_body = kDefaultMaxRequestBody;
+  // Set when the listener speaks HTTPS.
+  std::unique_ptr<net::ssl::context> tls;
   CallRegistry registry;
 };
+
+// A connection's byte stream: plain TCP, or TLS over TCP. It models Asio's
+// AsyncReadStream and AsyncWriteStream, so Beast's HTTP algorithms and
+// net::async_write take it as is; timeouts live on the TCP layer.
+class ConnectionStream {
+ public:
+  using executor_type = net::any_io_executor;
+
+  // `tls` may be null (plain HTTP); otherwise it must outlive the stream.
+  ConnectionStream(tcp::socket socket, net::ssl::context* tls) {
+    if (tls != nullptr) {
+      tls_.emplace(std::move(socket), *tls);
+    } else {
+      tcp_.emplace(std::move(socket));
+    }
+  }
+
+  bool is_tls() const { return tls_.has_value(); }
+  executor_type get_executor() { return tcp_layer().get_executor(); }
+  beast::tcp_stream& tcp_layer() { return tls_ ? tls_->next_layer() : *tcp_; }
+  tcp::socket& socket() { return tcp_layer().socket(); }
+
+  template <typename MutableBuffers, typename Handler>
+  void async_read_some(const MutableBuffers& buffers, Handler&& handler) {
+    if (tls_) {
+      tls_->async_read_some(buffers, std::forward<Handler>(handler));
+    } else {
+      tcp_->async_read_some(buffers, std::forward<Handler>(handler));
+    }
+  }
+
+  template <typename ConstBuffers, typename Handler>
+  void async_write_some(const ConstBuffers& buffers, Handler&& handler) {
+    if (tls_) {
+      tls_->async_write_some(buffers, std::forward<Handler>(handler));
+    } else {
+      tcp_->async_write_some(buffers, std::forward<Handler>(handler));
+    }
+  }
+
+  // TLS only.
+  template <typename Handler>
+  void AsyncHandshake(Handler&& handler) {
+    tls_->async_handshake(net::ssl::stream_base::server,
+                          std::forward<Handler>(handler));
+  }
+  template <typename Handler>
+  void AsyncShutdown(Handler&& handler) {
+    tls_->async_shutdown(std::forward<Handler>(handler));
+  }
+
+ private:
+  std::optional<beast::tcp_stream> tcp_;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls_;
+};
+
+// A server-side TLS context from PEM files; the error names the file.
+absl::StatusOr<std::unique_ptr<net::ssl::context>> MakeTlsContext(
+    const std::string& cert_file, const std::string& key_file) {
+  if (cert_file.empty() || key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "TLS needs both a certificate (tls_cert_file) and a key (tls_key_file)");
+  }
+  auto context = std::make_unique<net::ssl::context>(net::ssl::context::tls_server);
+  beast::error_code ec;
+  context->set_options(net::ssl::context::default_workarounds |
+                           net::ssl::context::no_sslv2 | net::ssl::context::no_sslv3 |
+                           net::ssl::context::no_tlsv1 | net::ssl::context::no_tlsv1_1 |
+                           net::ssl::context::single_dh_use,
+                       ec);
+  if (ec) {
+    return absl::InternalError(absl::StrCat("TLS options: ", ec.message()));
+  }
+  context->use_certificate_chain_file(cert_file, ec);
+  if (ec) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot load TLS certificate \"", cert_file, "\": ", ec.message()));
+  }
+  context->use_private_key_file(key_file, net::ssl::context::pem, ec);
+  if (ec) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot load TLS private key \"", key_file, "\": ", ec.message()));
+  }
+  if (SSL_CTX_check_private_key(context->native_handle()) != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("TLS private key \"", key_file,
+                     "\" does not match certificate \"", cert_file, "\""));
+  }
+  return context;
+}
 
 class Session;
 
@@ -214,11 +312,11 @@ class StreamUpstream
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, std::shared_ptr<Shared> shared)
-      : stream_(std::move(socket)), shared_(std::move(shared)) {}
+      : stream_(std::move(socket), shared->tls.get()), shared_(std::move(shared)) {}
 
   void Start() {
     net::dispatch(stream_.get_executor(),
-                  [self = shared_from_this()] { self->DoReadHeader(); });
+                  [self = shared_from_this()] { self->DoStart(); });
   }
 
   net::any_io_executor executor() { return stream_.get_executor(); }
@@ -228,11 +326,22 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnStreamDone(grpc::Status status, HeaderList metadata);
 
  private:
+  // TLS: the handshake comes before the first request. A client that does
+  // not speak TLS (plain HTTP to an HTTPS port) fails it and is dropped.
+  void DoStart() {
+    if (!stream_.is_tls()) return DoReadHeader();
+    stream_.tcp_layer().expires_after(kTlsHandshakeTimeout);
+    stream_.AsyncHandshake([self = shared_from_this()](beast::error_code ec) {
+      if (ec) return self->CloseNow();
+      self->DoReadHeader();
+    });
+  }
+
   void DoReadHeader() {
     parser_.emplace();
     parser_->body_limit(shared_->max_request_body);
     parser_->header_limit(64 * 1024);
-    stream_.expires_after(kIdleTimeout);
+    stream_.tcp_layer().expires_after(kIdleTimeout);
     http::async_read_header(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) {
@@ -266,7 +375,7 @@ class Session : public std::enable_shared_from_this<Session> {
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, size_t) {
                        if (ec) return self->OnReadError(ec);
-                       self->stream_.expires_never();
+                       self->stream_.tcp_layer().expires_never();
                        self->Handle(self->parser_->release());
                      });
   }
@@ -290,7 +399,16 @@ class Session : public std::enable_shared_from_this<Session> {
         absl::StrCat("the request body exceeds ", shared_->max_request_body, " bytes")));
   }
 
+  // Ends the connection; over TLS with a close_notify first, unless a read
+  // is still pending (the disconnect watch) or the socket already failed.
   void Close() {
+    if (!stream_.is_tls() || watching_ || client_gone_) return CloseNow();
+    stream_.tcp_layer().expires_after(kTlsShutdownTimeout);
+    stream_.AsyncShutdown(
+        [self = shared_from_this()](beast::error_code) { self->CloseNow(); });
+  }
+
+  void CloseNow() {
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.socket().close(ignored);
@@ -519,7 +637,7 @@ class Session : public std::enable_shared_from_this<Session> {
     upstream_->Next();
   }
 
-  beast::tcp_stream stream_;
+  ConnectionStream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<Shared> shared_;
@@ -759,6 +877,11 @@ absl::StatusOr<std::unique_ptr<Gateway>> StartGateway(
     shared->max_request_body = config.max_request_body_size;
   }
   try {
+    if (!config.tls_cert_file.empty() || !config.tls_key_file.empty()) {
+      auto tls = MakeTlsContext(config.tls_cert_file, config.tls_key_file);
+      if (!tls.ok()) return tls.status();
+      shared->tls = *std::move(tls);
+    }
     auto gateway = std::make_unique<GatewayImpl>(std::move(shared),
                                                  std::max(1, config.io_threads));
     if (auto s = gateway->Listen(listen_address); !s.ok()) return s;

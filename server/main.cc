@@ -32,6 +32,10 @@ ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50051",
 ABSL_FLAG(std::string, http_address, "",
           "host:port for the REST/JSON API (the gateway, in process); off "
           "when empty");
+ABSL_FLAG(std::string, http_tls_cert, "",
+          "PEM certificate chain for --http_address; serves HTTPS only");
+ABSL_FLAG(std::string, http_tls_key, "",
+          "PEM private key for --http_tls_cert");
 ABSL_FLAG(std::string, gateway_config, "gateway/envoy.yaml",
           "Envoy bootstrap whose grpc_json_transcoder block configures the "
           "REST gateway");
@@ -206,6 +210,8 @@ int Run() {
     if (std::string d = absl::GetFlag(FLAGS_descriptor_set); !d.empty()) {
       config->proto_descriptor = d;
     }
+    config->tls_cert_file = absl::GetFlag(FLAGS_http_tls_cert);
+    config->tls_key_file = absl::GetFlag(FLAGS_http_tls_key);
     auto started =
         gateway::StartGateway(*config, (*server)->InProcessChannel(), http);
     if (!started.ok()) {

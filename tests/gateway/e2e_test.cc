@@ -1,5 +1,8 @@
 // End-to-end: the gateway on a loopback port in front of an in-process test
 // gRPC server, driven by a raw HTTP/1.1 client.
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -430,6 +433,111 @@ TEST_F(GatewayE2eTest, ShutdownCancelsOpenStreams) {
   ASSERT_TRUE(conn->ReadUntil(R"("id":"z")"));
   g->Shutdown();  // returns once the call is cancelled and done
   g.reset();
+}
+
+// --- TLS ---------------------------------------------------------------------
+
+// Runs a shell command and returns its standard output.
+std::string RunCommand(const std::string& command) {
+  std::string out;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return out;
+  char chunk[4096];
+  size_t n;
+  while ((n = std::fread(chunk, 1, sizeof(chunk), pipe)) > 0) out.append(chunk, n);
+  pclose(pipe);
+  return out;
+}
+
+class GatewayTlsTest : public GatewayE2eTest {
+ protected:
+  void SetUp() override {
+    std::string pattern = ::testing::TempDir() + "/gateway_tls_XXXXXX";
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    cert_ = dir_ + "/cert.pem";
+    key_ = dir_ + "/key.pem";
+    const std::string command = absl::StrCat(
+        "/usr/bin/openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost "
+        "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout ",
+        key_, " -out ", cert_, " -days 1 2>/dev/null");
+    ASSERT_EQ(std::system(command.c_str()), 0) << command;
+    gateway_ = StartWith([this](GatewayConfig& c) {
+      c.tls_cert_file = cert_;
+      c.tls_key_file = key_;
+    });
+    ASSERT_NE(gateway_, nullptr);
+  }
+  void TearDown() override {
+    gateway_.reset();
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+
+  // curl with the test CA; each transfer's body is followed by a line with
+  // its HTTP status ("000" when there was no HTTP answer).
+  std::string Curl(const std::string& args) {
+    return RunCommand(absl::StrCat("/usr/bin/curl -s --max-time 20 --cacert ", cert_,
+                                   " -w '\\n%{http_code}\\n' ", args, " 2>/dev/null"));
+  }
+
+  std::string dir_;
+  std::string cert_;
+  std::string key_;
+};
+
+TEST_F(GatewayTlsTest, ServesHttpsWithKeepAliveAndStreaming) {
+  const std::string base = absl::StrCat("https://127.0.0.1:", port());
+  // Two requests on one connection, then a server stream.
+  std::string out = Curl(absl::StrCat("-H 'X-Api-Key: k1' '", base, "/v1/items/a' '", base,
+                                      "/v1/items/b?int_val=7' '", base,
+                                      "/v1/items:stream?stream_count=2&id=s'"));
+  std::vector<std::string> lines = absl::StrSplit(out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 6u) << out;
+  EXPECT_THAT(lines[0], StartsWith(R"({"id":"a",)"));
+  EXPECT_THAT(lines[0], HasSubstr("\"x-api-key=k1\""));
+  EXPECT_TRUE(IsJson(lines[0])) << lines[0];
+  EXPECT_EQ(lines[1], "200");
+  EXPECT_THAT(lines[2], StartsWith(R"({"id":"b","int_val":7,)"));
+  EXPECT_EQ(lines[3], "200");
+  EXPECT_THAT(lines[4], StartsWith(R"([{"id":"s")"));
+  EXPECT_TRUE(IsJson(lines[4])) << lines[4];
+  EXPECT_EQ(lines[5], "200");
+}
+
+TEST_F(GatewayTlsTest, PlainHttpToTheTlsPortGetsNoAnswer) {
+  std::string out = Curl(absl::StrCat("'http://127.0.0.1:", port(), "/v1/items/a'"));
+  EXPECT_THAT(out, Not(HasSubstr("200"))) << out;
+  EXPECT_THAT(out, HasSubstr("000")) << out;
+  // The listener keeps serving HTTPS afterwards.
+  out = Curl(absl::StrCat("'https://127.0.0.1:", port(), "/v1/items/c'"));
+  EXPECT_THAT(out, StartsWith(R"({"id":"c",)")) << out;
+  EXPECT_THAT(out, HasSubstr("\n200\n")) << out;
+}
+
+TEST_F(GatewayTlsTest, BadCertificateOrKeyFailsToStart) {
+  auto start = [&](const std::string& cert, const std::string& key) {
+    GatewayConfig c;
+    c.proto_descriptor = GWTEST_DESCRIPTOR_SET;
+    c.services = {"gwtest.v1.TestService"};
+    c.tls_cert_file = cert;
+    c.tls_key_file = key;
+    return StartGateway(c, backend_->NewChannel(), "127.0.0.1:0").status();
+  };
+  const std::string missing = dir_ + "/missing.pem";
+  absl::Status s = start(missing, key_);
+  EXPECT_FALSE(s.ok());
+  EXPECT_THAT(std::string(s.message()), HasSubstr(missing));
+  s = start(cert_, missing);
+  EXPECT_FALSE(s.ok());
+  EXPECT_THAT(std::string(s.message()), HasSubstr(missing));
+  // A key file that is not a key (the certificate).
+  s = start(cert_, cert_);
+  EXPECT_FALSE(s.ok());
+  EXPECT_THAT(std::string(s.message()), HasSubstr(cert_));
+  // One without the other.
+  EXPECT_FALSE(start(cert_, "").ok());
+  EXPECT_FALSE(start("", key_).ok());
 }
 
 }  // namespace
