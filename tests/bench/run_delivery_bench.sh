@@ -12,20 +12,12 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=scripts/lib.sh
 . "$ROOT/scripts/lib.sh"
 
-SERVER=${LEADRELAY_SERVER_BIN:-$ROOT/build/server/leadrelay-server}
-BENCH=${LEADRELAY_BENCH_BIN:-$ROOT/build/tests/bench/leadrelay_delivery_bench}
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/leadrelay-dbench.XXXXXX")
-LR_PG_DIR=$WORK/pg
-SERVER_PID=
-cleanup() {
-  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-  lr_pg_stop "$LR_PG_DIR" || true
-  rm -rf "$WORK" "$LR_PG_DIR"
-}
-trap cleanup EXIT
+# shellcheck source=tests/bench/bench_lib.sh
+. "$ROOT/tests/bench/bench_lib.sh"
 
-PG_PORT=$(lr_free_port)
-lr_pg_start "$WORK/pg" "$PG_PORT"
+BENCH=${LEADRELAY_BENCH_BIN:-$ROOT/build/tests/bench/leadrelay_delivery_bench}
+bench_require "$SERVER" "$BENCH"
+bench_start_cluster
 PSQL="$LR_PG_BIN/psql -X -q -h 127.0.0.1 -p $PG_PORT -U postgres"
 
 ticks() {  # user+system CPU ticks of the given pids' /proc/PID/stat
@@ -42,9 +34,7 @@ run_case() {  # name rate webhooks accounts
   local url="postgresql://postgres@127.0.0.1:$PG_PORT/$db"
   local keys="" i
   for i in $(seq "$accounts"); do
-    keys+=${keys:+,}$("$SERVER" --database_url="$url" --bootstrap_account="bench$i" \
-      --bootstrap_plan=internal --bootstrap_credits=1000000 2>/dev/null |
-      sed -n 's/^api_key=//p')
+    keys+=${keys:+,}$(bench_bootstrap "bench$i" "$url")
   done
   local port
   port=$(lr_free_port)

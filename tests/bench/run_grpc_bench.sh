@@ -13,65 +13,18 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=scripts/lib.sh
 . "$ROOT/scripts/lib.sh"
 
-SERVER=${LEADRELAY_SERVER_BIN:-$ROOT/build/server/leadrelay-server}
+# shellcheck source=tests/bench/bench_lib.sh
+. "$ROOT/tests/bench/bench_lib.sh"
+
 BENCH=${LEADRELAY_BENCH_BIN:-$ROOT/build/tests/bench/leadrelay_grpc_bench}
 CONCURRENCY=${BENCH_CONCURRENCY:-32}
 SECONDS_PER_METHOD=${BENCH_SECONDS:-10}
+bench_require "$SERVER" "$BENCH"
 
-for bin in "$SERVER" "$BENCH"; do
-  if [ ! -x "$bin" ]; then
-    lr_log "missing $bin; build it first (cmake --build build --target ...)"
-    exit 1
-  fi
-done
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/leadrelay-bench.XXXXXX")
-LR_PG_DIR=$WORK/pg
-SERVER_PID=
-# shellcheck disable=SC2317  # invoked by the EXIT trap
-cleanup() {
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 50); do
-      kill -0 "$SERVER_PID" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -9 "$SERVER_PID" 2>/dev/null || true
-  fi
-  lr_pg_stop "$LR_PG_DIR" || true
-  rm -rf "$WORK" "$LR_PG_DIR"
-}
-trap cleanup EXIT
-
-# PostgreSQL, default durability (no 'test' mode).
-PG_PORT=$(lr_free_port)
-lr_pg_start "$WORK/pg" "$PG_PORT"
-DATABASE_URL="postgresql://postgres@127.0.0.1:$PG_PORT/postgres"
-
-# Account on the internal plan (no rate limit) with plenty of credits.
-BOOT=$("$SERVER" --database_url="$DATABASE_URL" --bootstrap_account=bench \
-  --bootstrap_plan=internal --bootstrap_credits=100000000)
-API_KEY=$(sed -n 's/^api_key=//p' <<<"$BOOT")
-if [ -z "$API_KEY" ]; then
-  lr_log "bootstrap printed no api_key= line:"
-  printf '%s\n' "$BOOT" >&2
-  exit 1
-fi
-
-# The server, on a free port; wait until it accepts connections.
+bench_start_cluster
+API_KEY=$(bench_bootstrap bench)
 GRPC_PORT=$(lr_free_port)
-"$SERVER" --database_url="$DATABASE_URL" \
-  --grpc_address="127.0.0.1:$GRPC_PORT" >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-deadline=$((SECONDS + 30))
-until (: </dev/tcp/127.0.0.1/"$GRPC_PORT") 2>/dev/null; do
-  if ! kill -0 "$SERVER_PID" 2>/dev/null || ((SECONDS >= deadline)); then
-    lr_log "leadrelay-server did not come up on 127.0.0.1:$GRPC_PORT; log:"
-    tail -n 30 "$WORK/server.log" >&2
-    exit 1
-  fi
-  sleep 0.2
-done
+bench_start_server "$GRPC_PORT" --grpc_address="127.0.0.1:$GRPC_PORT"
 
 # CPU ticks (user + system) of the server, and of PostgreSQL's backends.
 TICK=$(getconf CLK_TCK)
