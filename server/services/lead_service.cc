@@ -37,27 +37,13 @@ grpc::Status LeadServiceImpl::CreateLead(grpc::ServerContext* ctx,
         v1::Lead lead = req->lead();
         LR_RETURN_IF_ERROR(domain::NormalizeNewLead(lead));
         return deps_.pool->InTransaction([&](Connection& conn) -> absl::Status {
-          if (!lead.external_id().empty()) {
-            // Serialize producers retrying the same external id.
-            LR_RETURN_IF_ERROR(
-                conn.Exec("SELECT pg_advisory_xact_lock(hashtextextended("
-                          "$1 || '/' || $2, 0))",
-                          {caller.account_id, lead.external_id()})
-                    .status());
-            LR_ASSIGN_OR_RETURN(
-                std::optional<v1::Lead> existing,
-                store::FindLeadByExternalId(conn, caller.account_id,
-                                            lead.external_id()));
-            if (existing.has_value()) {
-              *resp = std::move(*existing);
-              return absl::OkStatus();
-            }
-          }
-          LR_ASSIGN_OR_RETURN(*resp,
+          LR_ASSIGN_OR_RETURN(store::LeadInsert inserted,
                               store::InsertLead(conn, caller.account_id, lead));
+          *resp = std::move(inserted.lead);
+          // A producer's retry returns the lead it created, free of charge.
+          if (!inserted.created) return absl::OkStatus();
           LR_RETURN_IF_ERROR(store::DebitCredits(conn, caller.account_id,
                                                  caller.policy.credit_cost()));
-          // Last: appending takes the account's event lock until commit.
           return store::AppendEvent(conn, caller.account_id,
                                     LeadEvent("lead.new", *resp))
               .status();

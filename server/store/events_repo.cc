@@ -38,39 +38,35 @@ absl::StatusOr<AppendedEvent> AppendEvent(Connection& conn,
   SetTimestamp(absl::Now(), event.mutable_created_at());
   event.clear_cursor();
   std::string body = event.SerializeAsString();
-  AppendedEvent out;
-  if (fan_out) {
-    LR_ASSIGN_OR_RETURN(Result d, conn.Exec(R"sql(
-        WITH d AS (
-          INSERT INTO deliveries (id, account_id, webhook_id, event_id,
-                                  event_type)
-          SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''),
-                 w.account_id, w.id, $1, $3
-          FROM webhooks w
-          WHERE w.account_id = $2 AND w.enabled AND $3 = ANY (w.events)
-          RETURNING 1)
-        SELECT count(*) FROM d)sql",
-                                            {event.id(), account_id,
-                                             event.type()}));
-    out.deliveries_queued = static_cast<int>(d.Int(0, 0));
-  }
-  // Last in the transaction: the account's event lock is held from here to
-  // commit, so events of one account commit in sequence order.
+  // One statement: the pending deliveries (their foreign key to the event
+  // is checked at commit), then the event under the account's event gate,
+  // held shared from before its sequence number is taken until commit, so
+  // readers wait for this transaction (see migration 0005).
   LR_ASSIGN_OR_RETURN(
       Result r,
       conn.Exec(R"sql(
-      WITH l AS (
-        SELECT pg_advisory_xact_lock(hashtextextended('events/' || $2, 0))),
+      WITH d AS (
+        INSERT INTO deliveries (id, account_id, webhook_id, event_id,
+                                event_type)
+        SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''),
+               w.account_id, w.id, $1, $3
+        FROM webhooks w
+        WHERE $7 AND w.account_id = $2 AND w.enabled AND $3 = ANY (w.events)
+        RETURNING 1),
+      l AS (
+        SELECT pg_advisory_xact_lock_shared(leadrelay_event_gate($2))),
       e AS (
         INSERT INTO events (seq, id, account_id, type, body, created_at)
         SELECT nextval('events_seq_seq'), $1, $2, $3, $4,
                to_timestamp($5::float8 / 1000000)
         FROM l
         RETURNING seq)
-      SELECT e.seq, pg_notify($6, $2) FROM e)sql",
+      SELECT e.seq, (SELECT count(*) FROM d), pg_notify($6, $2) FROM e)sql",
                 {event.id(), account_id, event.type(), Param::Bytes(body),
                  absl::ToUnixMicros(FromTimestamp(event.created_at())),
-                 kEventsChannel}));
+                 kEventsChannel, fan_out}));
+  AppendedEvent out;
+  out.deliveries_queued = static_cast<int>(r.Int(0, 1));
   event.set_cursor(EncodeCursor({r.Int(0, 0)}));
   out.event = std::move(event);
   return out;
@@ -80,11 +76,7 @@ absl::StatusOr<std::vector<StoredEvent>> ReadEvents(
     Connection& conn, const std::string& account_id, EventPosition after,
     const std::vector<std::string>& types, int limit) {
   LR_ASSIGN_OR_RETURN(Result r, conn.Exec(R"sql(
-      SELECT seq, body FROM events
-      WHERE account_id = $1 AND seq > $2
-        AND (cardinality($3::text[]) = 0 OR type = ANY ($3::text[]))
-      ORDER BY seq
-      LIMIT $4)sql",
+      SELECT seq, body FROM leadrelay_read_events($1, $2, $3::text[], $4))sql",
                                           {account_id, after.seq,
                                            Param::TextArray(types), limit}));
   std::vector<StoredEvent> out;
@@ -104,29 +96,22 @@ absl::StatusOr<std::vector<StoredEvent>> ReadEvents(
 
 absl::StatusOr<EventPosition> LatestPosition(Connection& conn,
                                              const std::string& account_id) {
-  LR_ASSIGN_OR_RETURN(Result r, conn.Exec(R"sql(
-      SELECT seq FROM events WHERE account_id = $1
-      ORDER BY seq DESC LIMIT 1)sql",
-                                          {account_id}));
-  EventPosition p;
-  if (r.rows() == 1) p.seq = r.Int(0, 0);
-  return p;
+  return PositionAt(conn, account_id, absl::InfiniteFuture());
 }
 
 absl::StatusOr<EventPosition> PositionAt(Connection& conn,
                                          const std::string& account_id,
                                          absl::Time time) {
-  // Just before the first event (in log order) created at or after `time`;
-  // creation stamps are taken before the account's event lock, so log order
-  // and stamp order can differ slightly, and this never skips one.
-  LR_ASSIGN_OR_RETURN(
-      Result r,
-      conn.Exec(R"sql(
-      SELECT coalesce(
-        (SELECT min(seq) - 1 FROM events WHERE account_id = $1
-           AND created_at >= to_timestamp($2::float8 / 1e6)),
-        (SELECT max(seq) FROM events WHERE account_id = $1), 0))sql",
-                {account_id, absl::ToUnixMicros(time)}));
+  // Creation stamps are taken before the transaction ends, so log order and
+  // stamp order can differ slightly: this may repeat an older event, never
+  // skip a newer one.
+  std::string since =
+      time == absl::InfiniteFuture()
+          ? "infinity"
+          : absl::FormatTime(absl::RFC3339_full, time, absl::UTCTimeZone());
+  LR_ASSIGN_OR_RETURN(Result r, conn.Exec(R"sql(
+      SELECT at_time FROM leadrelay_event_positions($1, $2::timestamptz))sql",
+                                          {account_id, since}));
   return EventPosition{r.Int(0, 0)};
 }
 

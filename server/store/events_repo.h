@@ -39,9 +39,9 @@ absl::StatusOr<EventPage> ListEvents(Connection& conn,
                                      const std::vector<std::string>& types,
                                      const std::string& after, int limit);
 
-// A position in an account's event log. Transactions that append events
-// to one account take that account's lock first and hold it until they
-// commit, so within an account sequence order is commit order: a reader
+// A position in an account's event log. Appenders hold the account's event
+// gate (shared) from before they take a sequence number until they end, and
+// readers take it exclusively while their snapshot is taken, so a reader
 // that has seen seq N will never later see an event below N commit.
 struct EventPosition {
   int64_t seq = 0;
@@ -59,7 +59,9 @@ struct StoredEvent {
 };
 
 // Events of `account_id` after `after`, in log order, at most `limit`,
-// only of `types` when not empty.
+// only of `types` when not empty. Readers first wait for the account's
+// running appenders, and hold its gate until their transaction ends: call
+// these outside a transaction.
 absl::StatusOr<std::vector<StoredEvent>> ReadEvents(
     Connection& conn, const std::string& account_id, EventPosition after,
     const std::vector<std::string>& types, int limit);

@@ -34,42 +34,44 @@ Param TimeParam(const google::protobuf::Timestamp& ts) {
 
 }  // namespace
 
-absl::StatusOr<v1::Lead> InsertLead(Connection& conn,
-                                    const std::string& account_id,
-                                    v1::Lead lead) {
+absl::StatusOr<LeadInsert> InsertLead(Connection& conn,
+                                      const std::string& account_id,
+                                      v1::Lead lead) {
   lead.set_id(NewId("lead_"));
   absl::Time now = absl::Now();
   SetTimestamp(now, lead.mutable_created_at());
   SetTimestamp(now, lead.mutable_updated_at());
   SetTimestamp(now, lead.mutable_delivered_at());
-  LR_RETURN_IF_ERROR(
+  LR_ASSIGN_OR_RETURN(
+      Result inserted,
       conn.Exec(
-              "INSERT INTO leads (id, account_id, external_id, vertical, "
-              "score_tier, suburb, status, score, body, delivered_at, "
-              "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
-              " $9, to_timestamp($10::float8 / 1e6), "
-              "to_timestamp($10::float8 / 1e6), to_timestamp($10::float8 / "
-              "1e6))",
-              {lead.id(), account_id,
-               lead.external_id().empty() ? Param::Null()
-                                          : Param(lead.external_id()),
-               lead.vertical(), lead.score_tier(), lead.suburb(), lead.status(),
-               lead.score(), Param::Bytes(lead.SerializeAsString()),
-               TimeParam(lead.created_at())})
-          .status());
-  return lead;
-}
-
-absl::StatusOr<std::optional<v1::Lead>> FindLeadByExternalId(
-    Connection& conn, const std::string& account_id,
-    const std::string& external_id) {
+          R"sql(
+      INSERT INTO leads (id, account_id, external_id, vertical, score_tier,
+                         suburb, status, score, body, delivered_at,
+                         created_at, updated_at)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
+              to_timestamp($10::float8 / 1e6), to_timestamp($10::float8 / 1e6),
+              to_timestamp($10::float8 / 1e6))
+      ON CONFLICT (account_id, external_id) WHERE external_id IS NOT NULL
+      DO NOTHING
+      RETURNING 1)sql",
+          {lead.id(), account_id,
+           lead.external_id().empty() ? Param::Null()
+                                      : Param(lead.external_id()),
+           lead.vertical(), lead.score_tier(), lead.suburb(), lead.status(),
+           lead.score(), Param::Bytes(lead.SerializeAsString()),
+           TimeParam(lead.created_at())}));
+  if (inserted.rows() == 1) return LeadInsert{std::move(lead), true};
+  // A new statement, so its snapshot sees the lead that won the conflict.
   LR_ASSIGN_OR_RETURN(Result r,
                       conn.Exec("SELECT body FROM leads WHERE "
                                 "account_id = $1 AND external_id = $2",
-                                {account_id, external_id}));
-  if (r.rows() == 0) return std::optional<v1::Lead>();
-  LR_ASSIGN_OR_RETURN(v1::Lead lead, LeadFrom(r, 0, 0));
-  return std::optional<v1::Lead>(std::move(lead));
+                                {account_id, lead.external_id()}));
+  if (r.rows() == 0) {
+    return Internal("lead with a conflicting external_id vanished");
+  }
+  LR_ASSIGN_OR_RETURN(v1::Lead existing, LeadFrom(r, 0, 0));
+  return LeadInsert{std::move(existing), false};
 }
 
 absl::StatusOr<v1::Lead> GetLead(Connection& conn,
@@ -115,11 +117,11 @@ absl::StatusOr<LeadPage> ListLeads(Connection& conn,
       (q.page - 1) * q.limit};
   LR_ASSIGN_OR_RETURN(
       Result r,
-      conn.Exec(absl::StrCat("SELECT body, count(*) OVER () FROM leads ",
-                             kLeadFilter,
-                             " ORDER BY delivered_at DESC, id DESC"
-                             " LIMIT $8 OFFSET $9"),
-                params));
+      conn.Exec(
+          absl::StrCat("SELECT body, count(*) OVER () FROM leads ", kLeadFilter,
+                       " ORDER BY delivered_at DESC, id DESC"
+                       " LIMIT $8 OFFSET $9"),
+          params));
   LeadPage page;
   for (int i = 0; i < r.rows(); ++i) {
     LR_ASSIGN_OR_RETURN(v1::Lead lead, LeadFrom(r, i, 0));

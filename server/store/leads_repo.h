@@ -14,13 +14,18 @@
 
 namespace leadrelay::store {
 
-// Stores a validated new lead, assigning id and timestamps.
-absl::StatusOr<v1::Lead> InsertLead(Connection& conn,
-                                    const std::string& account_id,
-                                    v1::Lead lead);
-absl::StatusOr<std::optional<v1::Lead>> FindLeadByExternalId(
-    Connection& conn, const std::string& account_id,
-    const std::string& external_id);
+struct LeadInsert {
+  v1::Lead lead;
+  bool created = false;
+};
+
+// Stores a validated new lead, assigning id and timestamps. A producer
+// retrying: when the account already has a lead with this external_id,
+// stores nothing and returns that lead with `created` false (an insert of
+// the same external_id still running is waited for).
+absl::StatusOr<LeadInsert> InsertLead(Connection& conn,
+                                      const std::string& account_id,
+                                      v1::Lead lead);
 // `for_update` locks the row for the rest of the transaction.
 absl::StatusOr<v1::Lead> GetLead(Connection& conn,
                                  const std::string& account_id,

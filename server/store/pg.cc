@@ -154,6 +154,10 @@ absl::Status Connection::ErrorFrom(PGresult* result, absl::string_view sql) {
     broken_ = true;
     return Unavailable("the database is unavailable; retry shortly");
   }
+  // 55P03: a lock wait hit lock_timeout (a reader at a busy event gate).
+  if (state == "55P03") {
+    return Unavailable("the event log is busy; retry shortly");
+  }
   std::string message = result ? PQresultErrorMessage(result) : "no result";
   while (!message.empty() && message.back() == '\n') message.pop_back();
   absl::Status status = Internal(absl::StrCat(

@@ -5,9 +5,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
-#include "grpcpp/support/proto_buffer_writer.h"
-#include "grpcpp/impl/codegen/proto_utils.h"
 #include "common/status_util.h"
+#include "grpcpp/impl/codegen/proto_utils.h"
+#include "grpcpp/support/proto_buffer_writer.h"
 #include "store/proto_time.h"
 
 namespace leadrelay::stream {
@@ -59,7 +59,6 @@ struct EventHub::Feed {
   std::vector<std::weak_ptr<Stream>> streams ABSL_GUARDED_BY(mu);
   bool fetching ABSL_GUARDED_BY(mu) = false;
   bool refetch ABSL_GUARDED_BY(mu) = false;
-  absl::Time last_notified ABSL_GUARDED_BY(mu) = absl::InfinitePast();
   absl::Time last_fetch ABSL_GUARDED_BY(mu) = absl::InfinitePast();
 };
 
@@ -243,10 +242,8 @@ void EventHub::Tick() {
     absl::MutexLock lock(&mu_);
     for (auto& [account, feed] : feeds_) {
       absl::MutexLock feed_lock(&feed->mu);
-      // Recently notified feeds are polled every tick: a committed event is
-      // readable only once older transactions end. Others, as a safety net.
-      if (now - feed->last_notified < absl::Seconds(2) ||
-          now - feed->last_fetch >= absl::Seconds(2)) {
+      // A safety net for lost notifications.
+      if (now - feed->last_fetch >= absl::Seconds(2)) {
         to_fetch.push_back(feed);
       }
       for (auto& weak : feed->streams) {
@@ -286,14 +283,7 @@ void EventHub::OnNotification(const store::Notification& n) {
       if (it != feeds_.end()) feeds.push_back(it->second);
     }
   }
-  absl::Time now = absl::Now();
-  for (auto& feed : feeds) {
-    {
-      absl::MutexLock lock(&feed->mu);
-      feed->last_notified = now;
-    }
-    ScheduleFetch(feed);
-  }
+  for (auto& feed : feeds) ScheduleFetch(feed);
 }
 
 void EventHub::ScheduleFetch(const std::shared_ptr<Feed>& feed) {
@@ -386,8 +376,8 @@ void EventHub::Pump(const std::shared_ptr<Stream>& s) {
       finish = true;
       // Built now, not when the end was decided: a write in flight then has
       // completed, so the cursor is that of the last message delivered.
-      std::string resume =
-          absl::StrCat("; reconnect with after=", store::EncodeCursor(s->position));
+      std::string resume = absl::StrCat("; reconnect with after=",
+                                        store::EncodeCursor(s->position));
       switch (s->end) {
         case EndReason::kShutdown:
           status = grpc::Status(grpc::StatusCode::UNAVAILABLE,
@@ -492,10 +482,9 @@ absl::StatusOr<grpc::ServerWriteReactor<grpc::ByteBuffer>*> EventHub::Open(
       return Unavailable("server shutting down; reconnect to another server");
     }
     if (streams_per_key_[caller.key_id] >= options_.max_streams_per_key) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("this API key already has ",
-                       options_.max_streams_per_key,
-                       " open streams; close one first"));
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "this API key already has ", options_.max_streams_per_key,
+          " open streams; close one first"));
     }
     ++streams_per_key_[caller.key_id];
     ++open_streams_;
@@ -507,21 +496,19 @@ absl::StatusOr<grpc::ServerWriteReactor<grpc::ByteBuffer>*> EventHub::Open(
   stream->account_id = caller.account_id;
   store::EventPosition latest;
   store::EventPosition start;
-  absl::Status status =
-      pool_.Run([&](store::Connection& conn) -> absl::Status {
-        LR_ASSIGN_OR_RETURN(latest,
-                            store::LatestPosition(conn, caller.account_id));
-        if (after.has_value()) {
-          start = *after;
-        } else if (request.has_since()) {
-          LR_ASSIGN_OR_RETURN(
-              start, store::PositionAt(conn, caller.account_id,
-                                       FromTimestamp(request.since())));
-        } else {
-          start = latest;
-        }
-        return absl::OkStatus();
-      });
+  absl::Status status = pool_.Run([&](store::Connection& conn) -> absl::Status {
+    LR_ASSIGN_OR_RETURN(latest, store::LatestPosition(conn, caller.account_id));
+    if (after.has_value()) {
+      start = *after;
+    } else if (request.has_since()) {
+      LR_ASSIGN_OR_RETURN(start,
+                          store::PositionAt(conn, caller.account_id,
+                                            FromTimestamp(request.since())));
+    } else {
+      start = latest;
+    }
+    return absl::OkStatus();
+  });
   {
     absl::MutexLock lock(&stream->mu);
     stream->position = start;

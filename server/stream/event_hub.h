@@ -2,8 +2,7 @@
 //
 // Per account with subscribers, a feed keeps a bounded ring of its newest
 // events, refilled from the event log when NOTIFY says something committed
-// (any replica's commit) and by a short poll, because an event becomes
-// readable only once every older transaction has ended. Each subscriber has
+// (any replica's commit), with a slow poll as a safety net. Each subscriber has
 // a position in the log: it is served from the ring when the ring covers
 // its position, and from the log in bounded batches otherwise (replay, or a
 // slow reader that fell behind), so memory stays bounded and nothing is

@@ -4,6 +4,7 @@
 
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -295,6 +296,35 @@ TEST_F(LeadApiTest, RepeatedExternalIdIsChargedOnce) {
   ASSERT_TRUE(IsOk(GetCredits(account->admin_key, &credits)));
   EXPECT_EQ(credits.credits(), 9)
       << "the repeat returns the existing lead; it buys nothing new";
+}
+
+TEST_F(LeadApiTest, ConcurrentRetriesOfOneExternalIdCreateOneLead) {
+  absl::StatusOr<Account> account = NewAccount("pro", 100);
+  ASSERT_TRUE(account.ok()) << account.status();
+  v1::Lead lead = SampleLead();
+  lead.set_external_id("crm-race-1");
+  constexpr int kProducers = 8;
+  std::vector<v1::Lead> got(kProducers);
+  std::vector<grpc::Status> statuses(kProducers);
+  std::vector<std::thread> producers;
+  for (int i = 0; i < kProducers; ++i) {
+    producers.emplace_back([&, i] {
+      statuses[i] = CreateLead(account->admin_key, lead, &got[i]);
+    });
+  }
+  for (std::thread& t : producers) t.join();
+
+  for (int i = 0; i < kProducers; ++i) {
+    ASSERT_TRUE(IsOk(statuses[i])) << "producer " << i;
+    EXPECT_EQ(got[i].id(), got[0].id()) << "producer " << i;
+  }
+  EXPECT_EQ(
+      SqlInt("SELECT count(*) FROM leads WHERE account_id = $1", {account->id}),
+      1);
+  EXPECT_EQ(AllEvents(account->admin_key, {"lead.new"}).size(), 1u);
+  v1::GetCreditsResponse credits;
+  ASSERT_TRUE(IsOk(GetCredits(account->admin_key, &credits)));
+  EXPECT_EQ(credits.credits(), 99);
 }
 
 TEST_F(LeadApiTest, ListLeadsFiltersByVerticalTierSuburbAndStatus) {

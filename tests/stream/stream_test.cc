@@ -13,6 +13,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "stream/stream_support.h"
@@ -66,7 +67,8 @@ class StreamTest : public ::testing::Test {
 
   // Publishes a dm.sent tagged `tag` with key_ through `server`.
   v1::Event Dm(const std::string& tag, int server = 0) {
-    absl::StatusOr<v1::Event> event = Publish(events(server), key_, DmSent(tag));
+    absl::StatusOr<v1::Event> event =
+        Publish(events(server), key_, DmSent(tag));
     EXPECT_TRUE(event.ok()) << event.status();
     return event.ok() ? *event : v1::Event();
   }
@@ -237,9 +239,9 @@ TEST_F(StreamTest, VerticalAndTierFiltersDeliverOnlyMatchingLeadEvents) {
   Subscription sub_insurance(events(1), key_, insurance);
   Subscription sub_warm_new(events(), key_, warm_new);
 
-  CreateLead("solar", 90, key_);                     // solar hot
+  CreateLead("solar", 90, key_);                       // solar hot
   v1::Lead to_update = CreateLead("solar", 65, key_);  // solar warm
-  CreateLead("insurance", 85, key_);                 // insurance hot
+  CreateLead("insurance", 85, key_);                   // insurance hot
   Dm("not a lead");
   Publish(events(), key_, EventOfType("job.completed", "x")).IgnoreError();
   CreateLead("insurance", 40, key_);  // insurance qualified
@@ -252,8 +254,8 @@ TEST_F(StreamTest, VerticalAndTierFiltersDeliverOnlyMatchingLeadEvents) {
     update.set_id(to_update.id());
     update.set_score(95);
     v1::Lead updated;
-    ASSERT_TRUE(IsOk(harness_->api(0).leads->UpdateLead(&context, update,
-                                                        &updated)));
+    ASSERT_TRUE(
+        IsOk(harness_->api(0).leads->UpdateLead(&context, update, &updated)));
     EXPECT_EQ(updated.score_tier(), "hot");
   }
   // Sentinels last, one per subscriber, each matching only its own filter.
@@ -298,8 +300,8 @@ TEST_F(StreamTest, VerticalAndTierFiltersDeliverOnlyMatchingLeadEvents) {
 TEST_F(StreamTest, ResumeFromACursorAfterADisconnectHasNoGapAndNoDuplicate) {
   v1::Event marker = Dm("marker");
   std::vector<v1::Event> before;
-  auto first = std::make_unique<Subscription>(events(), key_,
-                                              After(marker.cursor()));
+  auto first =
+      std::make_unique<Subscription>(events(), key_, After(marker.cursor()));
   for (int i = 0; i < 10; ++i) before.push_back(Dm(absl::StrCat("a", i)));
   ASSERT_TRUE(first->WaitForEvents(10)) << first->Summary();
   ExpectSameEvents(*first, before, "first connection");
@@ -312,7 +314,8 @@ TEST_F(StreamTest, ResumeFromACursorAfterADisconnectHasNoGapAndNoDuplicate) {
 
   // Published while nobody listens; some through the other replica.
   std::vector<v1::Event> missed;
-  for (int i = 0; i < 10; ++i) missed.push_back(Dm(absl::StrCat("b", i), i % 2));
+  for (int i = 0; i < 10; ++i)
+    missed.push_back(Dm(absl::StrCat("b", i), i % 2));
 
   Subscription resumed(events(1), key_, After(last_cursor));
   Subscription from_middle(events(0), key_, After(middle_cursor));
@@ -418,8 +421,7 @@ TEST_F(StreamTest, ReplayToLiveSwitchUnderConcurrentPublishersMissesNothing) {
   std::vector<v1::Event> want = Logged(marker.cursor());
   ASSERT_EQ(static_cast<int>(want.size()), kTotal);
   for (Subscription* sub : {&before_start, &early, &late}) {
-    ASSERT_TRUE(sub->WaitForEvents(kTotal, absl::Minutes(4)))
-        << sub->Summary();
+    ASSERT_TRUE(sub->WaitForEvents(kTotal, absl::Minutes(4))) << sub->Summary();
   }
   ExpectSameEvents(before_start, want, "opened before publishing");
   ExpectSameEvents(early, want, "opened after 400 publishes");
@@ -440,8 +442,9 @@ TEST_F(StreamTest, AnEventThatCommitsLateIsNotSkipped) {
   ASSERT_TRUE(sql.ok()) << sql.status();
   PgConnection& tx = **sql;
 
-  // Append an event in a transaction of our own, the way the server does:
-  // the account's events lock, then the next sequence number.
+  // Append an event in a transaction of our own that stays open, the way
+  // the server does: the account's event gate (shared), then the next
+  // sequence number.
   v1::Event late;
   late.set_id(UniqueName("evt_sql"));
   late.set_type("dm.sent");
@@ -449,49 +452,57 @@ TEST_F(StreamTest, AnEventThatCommitsLateIsNotSkipped) {
   late.mutable_created_at()->set_seconds(absl::ToUnixSeconds(absl::Now()));
   late.mutable_dm()->set_message("appended in an open transaction");
   ASSERT_TRUE(tx.Exec("BEGIN").ok());
-  ASSERT_TRUE(tx.Exec("SELECT pg_advisory_xact_lock("
-                      "hashtextextended('events/' || $1, 0))",
+  ASSERT_TRUE(tx.Exec("SELECT pg_advisory_xact_lock_shared("
+                      "leadrelay_event_gate($1))",
                       {account_.id})
                   .ok());
-  absl::StatusOr<int64_t> late_seq = tx.QueryInt(
-      "INSERT INTO events (seq, id, account_id, type, body, created_at) "
-      "VALUES (nextval('events_seq_seq'), $1, $2, 'dm.sent', "
-      "decode($3, 'hex'), now()) RETURNING seq",
-      {late.id(), account_.id, absl::BytesToHexString(late.SerializeAsString())});
-  ASSERT_TRUE(late_seq.ok()) << late_seq.status();
-  ASSERT_TRUE(tx.Exec("SELECT pg_notify('leadrelay_events', $1)",
-                      {account_.id})
-                  .ok());
+  ASSERT_TRUE(
+      tx.Exec(
+            "INSERT INTO events (seq, id, account_id, type, body, created_at) "
+            "VALUES (nextval('events_seq_seq'), $1, $2, 'dm.sent', "
+            "decode($3, 'hex'), now())",
+            {late.id(), account_.id,
+             absl::BytesToHexString(late.SerializeAsString())})
+          .ok());
+  ASSERT_TRUE(
+      tx.Exec("SELECT pg_notify('leadrelay_events', $1)", {account_.id}).ok());
 
-  // A publisher of the same account now waits for the lock; other accounts
-  // commit higher sequence numbers meanwhile.
-  absl::StatusOr<v1::Event> blocked;
-  std::thread publisher(
-      [&] { blocked = Publish(events(1), key_, DmSent("waited for the lock")); });
-  // Until the publisher is joined, failures are EXPECTs.
+  // A publisher of the same account does not wait for that transaction:
+  // its event commits first, with a higher sequence number. Other accounts
+  // publish too. Until the publisher is joined, failures are EXPECTs.
+  absl::StatusOr<v1::Event> overtaking;
+  absl::Notification published;
+  std::thread publisher([&] {
+    overtaking = Publish(events(1), key_, DmSent("committed first"));
+    published.Notify();
+  });
+  EXPECT_TRUE(published.WaitForNotificationWithTimeout(kPatience))
+      << "PublishEvent waited for another transaction of its account";
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_TRUE(Publish(events(0), other->admin_key, DmSent("other")).ok());
+  }
+  // The streams' readers now wait at the gate for the open transaction
+  // instead of reading past its sequence number.
   const absl::Time give_up = absl::Now() + kPatience;
   int64_t waiting = 0;
   while (waiting == 0 && absl::Now() < give_up) {
     absl::StatusOr<int64_t> n = harness_->db().QueryInt(
         "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
-        "AND NOT granted");
+        "AND mode = 'ExclusiveLock' AND NOT granted");
     EXPECT_TRUE(n.ok()) << n.status();
     if (!n.ok()) break;
     waiting = *n;
   }
-  EXPECT_GT(waiting, 0) << "PublishEvent never waited for the events lock";
-  for (int i = 0; i < 5; ++i) {
-    EXPECT_TRUE(Publish(events(0), other->admin_key, DmSent("other")).ok());
-  }
+  EXPECT_GT(waiting, 0) << "no reader waited for the open transaction";
   EXPECT_TRUE(tx.Exec("COMMIT").ok());
   publisher.join();
-  ASSERT_TRUE(blocked.ok()) << blocked.status();
+  ASSERT_TRUE(overtaking.ok()) << overtaking.status();
   v1::Event after_late = Dm("after the late one", 0);
 
   std::vector<v1::Event> want = Logged(marker.cursor());
   ASSERT_EQ(want.size(), 3u);
   EXPECT_EQ(want[0].id(), late.id());
-  EXPECT_EQ(want[1].id(), blocked->id());
+  EXPECT_EQ(want[1].id(), overtaking->id());
   EXPECT_EQ(want[2].id(), after_late.id());
   for (Subscription* sub : {&sub_a, &sub_b}) {
     ASSERT_TRUE(sub->WaitForEvents(3)) << sub->Summary();
@@ -548,8 +559,8 @@ TEST_F(StreamTest, AnotherAccountsEventsAreNeverSeen) {
       Publish(events(), other->admin_key, DmSent("their sentinel"));
   ASSERT_TRUE(their_sentinel.ok());
 
-  std::vector<v1::Event> their_want = Logged(their_marker->cursor(),
-                                             other->admin_key);
+  std::vector<v1::Event> their_want =
+      Logged(their_marker->cursor(), other->admin_key);
   ASSERT_EQ(their_want.size(), 12u);
   ASSERT_TRUE(mine.WaitForEvents(11)) << mine.Summary();
   ASSERT_TRUE(theirs.WaitForEvents(12)) << theirs.Summary();
