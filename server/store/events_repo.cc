@@ -94,14 +94,9 @@ absl::StatusOr<std::vector<StoredEvent>> ReadEvents(
   return out;
 }
 
-absl::StatusOr<EventPosition> LatestPosition(Connection& conn,
-                                             const std::string& account_id) {
-  return PositionAt(conn, account_id, absl::InfiniteFuture());
-}
-
-absl::StatusOr<EventPosition> PositionAt(Connection& conn,
-                                         const std::string& account_id,
-                                         absl::Time time) {
+absl::StatusOr<StartPositions> PositionsAt(Connection& conn,
+                                           const std::string& account_id,
+                                           absl::Time time) {
   // Creation stamps are taken before the transaction ends, so log order and
   // stamp order can differ slightly: this may repeat an older event, never
   // skip a newer one.
@@ -110,9 +105,10 @@ absl::StatusOr<EventPosition> PositionAt(Connection& conn,
           ? "infinity"
           : absl::FormatTime(absl::RFC3339_full, time, absl::UTCTimeZone());
   LR_ASSIGN_OR_RETURN(Result r, conn.Exec(R"sql(
-      SELECT at_time FROM leadrelay_event_positions($1, $2::timestamptz))sql",
+      SELECT latest, at_time
+      FROM leadrelay_event_positions($1, $2::timestamptz))sql",
                                           {account_id, since}));
-  return EventPosition{r.Int(0, 0)};
+  return StartPositions{{r.Int(0, 0)}, {r.Int(0, 1)}};
 }
 
 absl::StatusOr<EventPage> ListEvents(Connection& conn,

@@ -66,14 +66,15 @@ absl::StatusOr<std::vector<StoredEvent>> ReadEvents(
     Connection& conn, const std::string& account_id, EventPosition after,
     const std::vector<std::string>& types, int limit);
 
-// The position of the newest readable event of the account (the start of
-// a stream "from now").
-absl::StatusOr<EventPosition> LatestPosition(Connection& conn,
-                                             const std::string& account_id);
-// The position just before the first event created at or after `time`.
-absl::StatusOr<EventPosition> PositionAt(Connection& conn,
-                                         const std::string& account_id,
-                                         absl::Time time);
+struct StartPositions {
+  EventPosition latest;   // the newest event of the account
+  EventPosition at_time;  // just before its first event created at or
+                          // after the time asked for; `latest` when none
+};
+// Where a stream starts; InfiniteFuture() means from now.
+absl::StatusOr<StartPositions> PositionsAt(Connection& conn,
+                                           const std::string& account_id,
+                                           absl::Time time);
 
 }  // namespace leadrelay::store
 

@@ -497,16 +497,14 @@ absl::StatusOr<grpc::ServerWriteReactor<grpc::ByteBuffer>*> EventHub::Open(
   store::EventPosition latest;
   store::EventPosition start;
   absl::Status status = pool_.Run([&](store::Connection& conn) -> absl::Status {
-    LR_ASSIGN_OR_RETURN(latest, store::LatestPosition(conn, caller.account_id));
-    if (after.has_value()) {
-      start = *after;
-    } else if (request.has_since()) {
-      LR_ASSIGN_OR_RETURN(start,
-                          store::PositionAt(conn, caller.account_id,
-                                            FromTimestamp(request.since())));
-    } else {
-      start = latest;
-    }
+    // From now unless a cursor or a time says otherwise.
+    absl::Time since = request.has_since() && !after.has_value()
+                           ? FromTimestamp(request.since())
+                           : absl::InfiniteFuture();
+    LR_ASSIGN_OR_RETURN(store::StartPositions positions,
+                        store::PositionsAt(conn, caller.account_id, since));
+    latest = positions.latest;
+    start = after.has_value() ? *after : positions.at_time;
     return absl::OkStatus();
   });
   {

@@ -16,7 +16,6 @@ namespace leadrelay::dtest {
 namespace {
 
 constexpr int kReadinessSeconds = 30;
-constexpr int kBootstrapSeconds = 60;
 
 }  // namespace
 
@@ -94,8 +93,8 @@ absl::Status DeliveryEnv::Launch(ServerSlot& slot) {
       absl::StrCat("--grpc_address=", slot.address)};
   argv.insert(argv.end(), slot.flags.begin(), slot.flags.end());
   size_t index = &slot - servers_.data();
-  std::string log_path = absl::StrCat(temp_dir_->path(), "/server-", index,
-                                      "-", slot.generation++, ".log");
+  std::string log_path = absl::StrCat(temp_dir_->path(), "/server-", index, "-",
+                                      slot.generation++, ".log");
   absl::StatusOr<std::unique_ptr<itest::ChildProcess>> process =
       itest::ChildProcess::Spawn(argv, log_path);
   if (!process.ok()) return process.status();
@@ -124,10 +123,10 @@ absl::Status DeliveryEnv::Launch(ServerSlot& slot) {
     }
   }
   std::string how = slot.process->Stop();
-  return absl::UnavailableError(absl::StrCat(
-      "leadrelay-server on ", slot.address, " not serving after ",
-      kReadinessSeconds, " s (", itest::Describe(last), "); ", how,
-      "; log tail:\n", itest::FileTail(log_path, 40)));
+  return absl::UnavailableError(
+      absl::StrCat("leadrelay-server on ", slot.address, " not serving after ",
+                   kReadinessSeconds, " s (", itest::Describe(last), "); ", how,
+                   "; log tail:\n", itest::FileTail(log_path, 40)));
 }
 
 absl::Status DeliveryEnv::ReopenDb() {
@@ -147,9 +146,7 @@ void DeliveryEnv::KillServer(int index) {
   }
 }
 
-void DeliveryEnv::StopServer(int index) {
-  servers_.at(index).process->Stop();
-}
+void DeliveryEnv::StopServer(int index) { servers_.at(index).process->Stop(); }
 
 absl::Status DeliveryEnv::RestartServer(int index) {
   ServerSlot& slot = servers_.at(index);
@@ -162,29 +159,9 @@ absl::Status DeliveryEnv::RestartServer(int index) {
 
 absl::StatusOr<Account> DeliveryEnv::Bootstrap(const std::string& name,
                                                const std::string& plan) {
-  std::string log_path =
-      absl::StrCat(temp_dir_->path(), "/bootstrap-", bootstraps_++, ".log");
-  absl::StatusOr<std::string> output = itest::RunToCompletion(
-      {server_bin_, absl::StrCat("--database_url=", database_->url()),
-       absl::StrCat("--bootstrap_account=", name),
-       absl::StrCat("--bootstrap_plan=", plan), "--bootstrap_credits=100000"},
-      log_path, kBootstrapSeconds);
-  if (!output.ok()) return output.status();
-  Account account;
-  account.name = name;
-  for (absl::string_view line : absl::StrSplit(*output, '\n')) {
-    line = absl::StripSuffix(line, "\r");
-    if (absl::ConsumePrefix(&line, "account_id=")) {
-      account.id = std::string(line);
-    } else if (absl::ConsumePrefix(&line, "api_key=")) {
-      account.admin_key = std::string(line);
-    }
-  }
-  if (account.id.empty() || account.admin_key.empty()) {
-    return absl::InternalError(
-        absl::StrCat("bootstrap printed no account_id/api_key:\n", *output));
-  }
-  return account;
+  return itest::BootstrapAccountWith(
+      server_bin_, database_->url(), name, plan, 100000,
+      absl::StrCat(temp_dir_->path(), "/bootstrap-", bootstraps_++, ".log"));
 }
 
 std::string DeliveryEnv::LogTails(int lines) const {
@@ -213,8 +190,8 @@ grpc::Status CreateWebhook(Api& api, const std::string& key,
   return api.webhooks->CreateWebhook(&context, request, response);
 }
 
-grpc::Status GetWebhook(Api& api, const std::string& key,
-                        const std::string& id, v1::Webhook* response) {
+grpc::Status GetWebhook(Api& api, const std::string& key, const std::string& id,
+                        v1::Webhook* response) {
   grpc::ClientContext context;
   itest::Authorize(&context, key);
   v1::GetWebhookRequest request;

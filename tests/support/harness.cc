@@ -283,13 +283,14 @@ absl::Status Harness::StartServer() {
       "); stopped: ", how, "; log tail:\n", FileTail(log_path, 40)));
 }
 
-absl::StatusOr<Account> Harness::BootstrapAccount(const std::string& name,
-                                                  const std::string& plan,
-                                                  int credits) {
-  std::string log_path =
-      absl::StrCat(temp_dir_->path(), "/bootstrap-", bootstraps_++, ".log");
+absl::StatusOr<Account> BootstrapAccountWith(const std::string& server_bin,
+                                             const std::string& database_url,
+                                             const std::string& name,
+                                             const std::string& plan,
+                                             int credits,
+                                             const std::string& log_path) {
   absl::StatusOr<std::string> output = RunToCompletion(
-      {server_bin_, absl::StrCat("--database_url=", database_->url()),
+      {server_bin, absl::StrCat("--database_url=", database_url),
        absl::StrCat("--bootstrap_account=", name),
        absl::StrCat("--bootstrap_plan=", plan),
        absl::StrCat("--bootstrap_credits=", credits)},
@@ -313,6 +314,14 @@ absl::StatusOr<Account> Harness::BootstrapAccount(const std::string& name,
                      *output));
   }
   return account;
+}
+
+absl::StatusOr<Account> Harness::BootstrapAccount(const std::string& name,
+                                                  const std::string& plan,
+                                                  int credits) {
+  return BootstrapAccountWith(
+      server_bin_, database_->url(), name, plan, credits,
+      absl::StrCat(temp_dir_->path(), "/bootstrap-", bootstraps_++, ".log"));
 }
 
 std::string Harness::LogTails(int lines) const {

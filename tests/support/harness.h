@@ -35,6 +35,16 @@ struct Account {
   std::string admin_key;
 };
 
+// Creates an account on `plan` with `credits` and its admin key by running
+// `server_bin --bootstrap_account` against `database_url`; the command's
+// output is kept in `log_path`.
+absl::StatusOr<Account> BootstrapAccountWith(const std::string& server_bin,
+                                             const std::string& database_url,
+                                             const std::string& name,
+                                             const std::string& plan,
+                                             int credits,
+                                             const std::string& log_path);
+
 // Stubs for every service, on one channel to one server.
 struct Api {
   explicit Api(const std::shared_ptr<grpc::Channel>& channel);
