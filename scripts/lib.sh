@@ -4,7 +4,7 @@
 : "${ROOT:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 LR_PG_BIN=/usr/lib/postgresql/15/bin
 LR_PACKAGES=(
-  build-essential cmake ninja-build pkg-config
+  build-essential cmake ninja-build pkg-config ccache
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   golang-github-grpc-ecosystem-grpc-gateway-dev golang-github-gogo-googleapis-dev
   libabsl-dev
@@ -42,6 +42,8 @@ lr_install_deps() {
 lr_build() {
   local gen=()
   command -v ninja >/dev/null && gen=(-G Ninja)
+  # ccache makes a rebuild after a fresh clone or a branch switch cheap.
+  command -v ccache >/dev/null && gen+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
   if [ ! -f "$ROOT/build/CMakeCache.txt" ]; then
     cmake -S "$ROOT" -B "$ROOT/build" "${gen[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo
   fi
