@@ -56,6 +56,9 @@ class DeliveryEnv {
                                     const std::string& plan = "enterprise");
 
   Api& api(int server = 0) { return *servers_.at(server).api; }
+  const std::string& address(int server = 0) const {
+    return servers_.at(server).address;
+  }
   itest::PgConnection& db() { return *db_; }
   // Opens the test's own connection again (after a database restart).
   absl::Status ReopenDb();
