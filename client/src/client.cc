@@ -76,6 +76,10 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
     args.SetUserAgentPrefix(agent);
     // Our own retry loop reads RetryInfo; gRPC's would not (see README).
     args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+    // Reconnect soon after a server restart instead of backing off towards
+    // gRPC's default two minutes.
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 250);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
     if (o.channels > 1) {
       // Distinct arguments and a local pool: one TCP connection per channel.
       args.SetInt("leadrelay.client_channel", i);
