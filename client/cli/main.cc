@@ -17,14 +17,14 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", leadrelay::kClientVersion);
   ctx.AddGlobalFlags(app);
+  // Global flags may come after the command too (subcommands inherit this).
+  app.fallthrough();
   leadrelay::cli::AddAccountCommands(app, ctx, &exit_code);
   leadrelay::cli::AddLeadCommands(app, ctx, &exit_code);
   leadrelay::cli::AddWebhookCommands(app, ctx, &exit_code);
   leadrelay::cli::AddEventCommands(app, ctx, &exit_code);
   leadrelay::cli::AddVerifyCommand(app, ctx, &exit_code);
   leadrelay::cli::AddListenCommand(app, ctx, &exit_code);
-  // Global flags may come after the command too.
-  app.fallthrough();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

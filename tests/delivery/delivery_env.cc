@@ -85,9 +85,12 @@ absl::StatusOr<int> DeliveryEnv::StartServer(
 }
 
 absl::Status DeliveryEnv::Launch(ServerSlot& slot) {
-  absl::StatusOr<int> port = itest::PickFreePort();
-  if (!port.ok()) return port.status();
-  slot.address = absl::StrCat("127.0.0.1:", *port);
+  // A restart keeps the address, so clients see the same server come back.
+  if (slot.address.empty()) {
+    absl::StatusOr<int> port = itest::PickFreePort();
+    if (!port.ok()) return port.status();
+    slot.address = absl::StrCat("127.0.0.1:", *port);
+  }
   std::vector<std::string> argv = {
       server_bin_, absl::StrCat("--database_url=", database_->url()),
       absl::StrCat("--grpc_address=", slot.address)};
