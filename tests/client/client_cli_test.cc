@@ -40,6 +40,16 @@ std::string ReadFile(const std::string& path) {
   return text.str();
 }
 
+// Polls `path` (bounded) until it contains `text`.
+bool WaitForFileContaining(const std::string& path, const std::string& text) {
+  const absl::Time deadline = absl::Now() + kPatience;
+  while (absl::Now() < deadline) {
+    if (absl::StrContains(ReadFile(path), text)) return true;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return false;
+}
+
 void WriteFile(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::trunc);
   out << text;
@@ -310,6 +320,39 @@ TEST_F(CliTest, ImportReportsCountsAndRejectsAndRerunCreatesNothing) {
   EXPECT_TRUE(absl::StrContains(*second, "\"created\":0")) << *second;
   EXPECT_TRUE(absl::StrContains(*second, "\"already_present\":5")) << *second;
   EXPECT_EQ(AccountLeads(), 4);
+}
+
+// `events tail` prints events as JSON lines, prints the cursor to resume
+// from when stopped, and a new tail resumes from its checkpoint file: the
+// event published in between comes, nothing comes twice.
+TEST_F(CliTest, TailPrintsTheResumeCursorAndResumesFromItsCheckpoint) {
+  const std::string before = PublishDm("before");
+  const std::string checkpoint = Path("tail.cursor");
+  std::remove(checkpoint.c_str());
+  const std::string log1 = Path("tail1.log");
+  auto tail = itest::ChildProcess::Spawn(
+      Cli({"events", "tail", "--since", "1h", "--checkpoint", checkpoint, "-o",
+           "json"}),
+      log1);
+  ASSERT_TRUE(tail.ok());
+  ASSERT_TRUE(WaitForFileContaining(log1, before)) << ReadFile(log1);
+  const std::string a = PublishDm("a");
+  ASSERT_TRUE(WaitForFileContaining(log1, a)) << ReadFile(log1);
+  (*tail)->Stop();  // SIGTERM, like Ctrl-C
+  EXPECT_TRUE(absl::StrContains(ReadFile(log1),
+                                "resume with: leadrelay events tail --after "))
+      << ReadFile(log1);
+
+  const std::string b = PublishDm("b");
+  const std::string log2 = Path("tail2.log");
+  auto again = itest::ChildProcess::Spawn(
+      Cli({"events", "tail", "--checkpoint", checkpoint, "-o", "json"}), log2);
+  ASSERT_TRUE(again.ok());
+  ASSERT_TRUE(WaitForFileContaining(log2, b)) << ReadFile(log2);
+  (*again)->Stop();
+  const std::string second = ReadFile(log2);
+  EXPECT_FALSE(absl::StrContains(second, a)) << second;
+  EXPECT_FALSE(absl::StrContains(second, before)) << second;
 }
 
 TEST_F(CliTest, ErrorsAndExitCodes) {
