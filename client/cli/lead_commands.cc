@@ -77,7 +77,7 @@ class ProgressPrinter {
   absl::Time last_ = absl::InfinitePast();
 };
 
-int RunImport(CliContext& ctx, const ImportFlags& flags, int* rc) {
+int RunImport(CliContext& ctx, const ImportFlags& flags) {
   std::ifstream in(flags.file, std::ios::binary);
   if (!in) return UsageError(absl::StrCat("cannot read ", flags.file));
   std::stringstream text;
@@ -151,7 +151,6 @@ int RunImport(CliContext& ctx, const ImportFlags& flags, int* rc) {
         c.done, c.total);
     return ApiError(summary.stopped);
   }
-  (void)rc;
   return kExitOk;
 }
 
@@ -270,7 +269,7 @@ void AddLeadCommands(CLI::App& app, CliContext& ctx, int* rc) {
   imp->add_option("--concurrency", import_flags.concurrency,
                   "CreateLead calls in flight")
       ->check(CLI::Range(1, 256));
-  imp->callback([&ctx, rc] { *rc = RunImport(ctx, import_flags, rc); });
+  imp->callback([&ctx, rc] { *rc = RunImport(ctx, import_flags); });
 }
 
 }  // namespace leadrelay::cli

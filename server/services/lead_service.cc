@@ -36,26 +36,22 @@ grpc::Status LeadServiceImpl::CreateLead(grpc::ServerContext* ctx,
       [&](const auth::Caller& caller) -> absl::Status {
         v1::Lead lead = req->lead();
         LR_RETURN_IF_ERROR(domain::NormalizeNewLead(lead));
-        bool replayed = false;
-        LR_RETURN_IF_ERROR(
-            deps_.pool->InTransaction([&](Connection& conn) -> absl::Status {
-              LR_ASSIGN_OR_RETURN(
-                  store::LeadInsert inserted,
-                  store::InsertLead(conn, caller.account_id, lead));
-              *resp = std::move(inserted.lead);
-              // A producer's retry returns the lead it created, free of charge.
-              replayed = !inserted.created;
-              if (replayed) return absl::OkStatus();
-              LR_RETURN_IF_ERROR(store::DebitCredits(
-                  conn, caller.account_id, caller.policy.credit_cost()));
-              return store::AppendEvent(conn, caller.account_id,
-                                        LeadEvent("lead.new", *resp))
-                  .status();
-            }));
-        // Tells the caller (e.g. a bulk import) that the external_id was
-        // already there and nothing was created.
-        if (replayed) ctx->AddInitialMetadata("x-leadrelay-replayed", "true");
-        return absl::OkStatus();
+        return deps_.pool->InTransaction([&](Connection& conn) -> absl::Status {
+          LR_ASSIGN_OR_RETURN(store::LeadInsert inserted,
+                              store::InsertLead(conn, caller.account_id, lead));
+          *resp = std::move(inserted.lead);
+          // A producer's retry returns the lead it created, free of charge,
+          // and says so (a bulk import counts it as already present).
+          if (!inserted.created) {
+            ctx->AddInitialMetadata("x-leadrelay-replayed", "true");
+            return absl::OkStatus();
+          }
+          LR_RETURN_IF_ERROR(store::DebitCredits(conn, caller.account_id,
+                                                 caller.policy.credit_cost()));
+          return store::AppendEvent(conn, caller.account_id,
+                                    LeadEvent("lead.new", *resp))
+              .status();
+        });
       });
 }
 
