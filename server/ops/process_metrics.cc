@@ -56,7 +56,7 @@ long long ParseRssBytes(const std::string& proc_status) {
   for (absl::string_view line : absl::StrSplit(proc_status, '\n')) {
     if (!absl::ConsumePrefix(&line, "VmRSS:")) continue;
     std::vector<absl::string_view> parts =
-        absl::StrSplit(line, ' ', absl::SkipEmpty());
+        absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
     long long kb = 0;
     if (!parts.empty() && absl::SimpleAtoi(parts[0], &kb)) return kb * 1024;
   }

@@ -515,7 +515,7 @@ TEST(OpsServerTest, LogsCarryRequestIdsButNoSecrets) {
     lead->set_score(87);
     lead->set_phone(phone);
     lead->set_email(email);
-    v1::CreateLeadResponse created;
+    v1::Lead created;
     ASSERT_TRUE(
         IsOk((*env)->api().leads->CreateLead(&context, request, &created)));
   }
