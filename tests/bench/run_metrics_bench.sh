@@ -3,7 +3,9 @@
 # with metrics (the default) and one with --metrics=false, measured in turn
 # (order alternating each round) by the gRPC bench (GetLead, CreateLead) and
 # the gateway bench (GET /v1/me over REST). Prints each run's throughput,
-# then per case the mean of each side and the ratio on/off (1.00 = free).
+# then per case the mean of each side and the ratio on/off (1.00 = free),
+# and the server CPU time per call of each side (less sensitive than
+# throughput to other load on a shared machine).
 #
 #   tests/bench/run_metrics_bench.sh
 #
@@ -70,18 +72,30 @@ run() {
   esac
 }
 
+TICK=$(getconf CLK_TCK)
+# CPU ticks (user + system) of process PID.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
 echo "== metrics on vs --metrics=false: $(nproc) cores (shared), PostgreSQL" \
   "durable, concurrency $CONCURRENCY, ${SECS}s per run, $ROUNDS rounds"
-declare -A sum
+declare -A sum cpu
 for case in grpc_get grpc_create rest_me; do
   for round in $(seq "$ROUNDS"); do
     order="on off"
     ((round % 2 == 0)) && order="off on"
     for side in $order; do
+      pid=PID_$side
+      t0=$(ticks "${!pid}")
       value=$(run "$case" "$side")
-      printf '  %-12s round %d metrics=%-3s %10.1f /s\n' "$case" "$round" \
-        "$side" "${value:-0}"
+      t1=$(ticks "${!pid}")
+      # Server CPU microseconds per call (warm-up calls counted as free).
+      us=$(awk -v t="$((t1 - t0))" -v hz="$TICK" -v v="${value:-0}" \
+        -v s="$SECS" 'BEGIN {print (v > 0 ? t / hz * 1e6 / (v * s) : 0)}')
+      printf '  %-12s round %d metrics=%-3s %10.1f /s  %7.0f us cpu/call\n' \
+        "$case" "$round" "$side" "${value:-0}" "$us"
       sum[$case.$side]=$(awk -v a="${sum[$case.$side]:-0}" -v b="${value:-0}" \
+        'BEGIN {print a + b}')
+      cpu[$case.$side]=$(awk -v a="${cpu[$case.$side]:-0}" -v b="$us" \
         'BEGIN {print a + b}')
     done
   done
@@ -89,7 +103,10 @@ done
 echo "== mean throughput and ratio (on/off; cost = 1 - ratio)"
 for case in grpc_get grpc_create rest_me; do
   awk -v c="$case" -v on="${sum[$case.on]}" -v off="${sum[$case.off]}" \
+    -v con="${cpu[$case.on]}" -v coff="${cpu[$case.off]}" \
     -v n="$ROUNDS" 'BEGIN {
-      printf "  %-12s on %10.1f /s  off %10.1f /s  ratio %.3f\n",
-             c, on / n, off / n, (off > 0 ? on / off : 0) }'
+      printf "  %-12s on %9.1f /s  off %9.1f /s  ratio %.3f   " \
+             "cpu/call on %5.0f us  off %5.0f us  ratio %.3f\n",
+             c, on / n, off / n, (off > 0 ? on / off : 0),
+             con / n, coff / n, (coff > 0 ? con / coff : 0) }'
 done
