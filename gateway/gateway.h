@@ -14,11 +14,14 @@
 #define LEADRELAY_GATEWAY_GATEWAY_H_
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 namespace grpc {
 class Channel;
@@ -45,6 +48,21 @@ struct PrintOptions {
   bool preserve_proto_field_names = false;
   bool stream_newline_delimited = false;
   bool stream_sse_style_delimited = false;
+};
+
+// A reply the embedding process produces itself (metrics, probes).
+struct LocalReply {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+};
+
+// One answered request, for the embedding process's metrics and access log.
+struct RequestRecord {
+  std::string route;  // "GET /v1/leads/{id}", "GET /metrics" or "unmatched"
+  int status = 0;
+  absl::Duration elapsed;  // from the request's headers to the response
+  std::string request_id;
 };
 
 // The fields of Envoy's grpc_json_transcoder filter config (v3) that the
@@ -87,6 +105,11 @@ struct GatewayConfig {
   // other, or a file that does not load, makes StartGateway fail.
   std::string tls_cert_file;
   std::string tls_key_file;
+  // Exact paths answered to GET by the embedding process, ahead of the
+  // transcoded routes and without any API key (/metrics, /healthz, ...).
+  std::map<std::string, std::function<LocalReply()>> local_routes;
+  // Called once per answered request (streams: when they end).
+  std::function<void(const RequestRecord&)> on_request;
 };
 
 // Reads the grpc_json_transcoder block of an Envoy bootstrap (YAML or JSON),

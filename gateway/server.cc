@@ -351,6 +351,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnHeader(beast::error_code ec) {
     if (ec) return OnReadError(ec);
+    started_ = absl::Now();
+    route_label_ = "unmatched";
     const auto& req = parser_->get();
     version_ = req.version();
     keep_alive_ = req.keep_alive();
@@ -422,9 +424,23 @@ class Session : public std::enable_shared_from_this<Session> {
     const absl::string_view target(req.target().data(), req.target().size());
     if (method == "GET" &&
         target.substr(0, target.find('?')) == transcoder.config().openapi_path) {
+      route_label_ = absl::StrCat("GET ", transcoder.config().openapi_path);
       HttpReply reply;
       reply.body = shared_->openapi;
       return SendReply(std::move(reply));
+    }
+    if (method == "GET" || method == "HEAD") {
+      const auto& local = transcoder.config().local_routes;
+      auto it = local.find(std::string(target.substr(0, target.find('?'))));
+      if (it != local.end()) {
+        route_label_ = absl::StrCat("GET ", it->first);
+        LocalReply answer = it->second();
+        HttpReply reply;
+        reply.status = answer.status;
+        reply.content_type = std::move(answer.content_type);
+        reply.body = method == "HEAD" ? "" : std::move(answer.body);
+        return SendReply(std::move(reply));
+      }
     }
     std::vector<std::string> allowed;
     auto call = transcoder.TranscodeRequest(method, target, req.body(), &allowed);
@@ -448,6 +464,8 @@ class Session : public std::enable_shared_from_this<Session> {
           GatewayErrorReply(500, "internal_error", call.status().message()));
     }
 
+    route_label_ =
+        absl::StrCat(call->route->http_method, " ", call->route->template_text);
     HeaderList headers;
     for (const auto& field : req.base()) {
       headers.emplace_back(std::string(field.name_string()),
@@ -530,7 +548,16 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
+  // Reports the answered request to the embedding process (metrics, logs).
+  void Observe(int status) {
+    const auto& on_request = shared_->transcoder->config().on_request;
+    if (on_request) {
+      on_request({route_label_, status, absl::Now() - started_, request_id_});
+    }
+  }
+
   void SendReply(HttpReply reply) {
+    Observe(reply.status);
     auto res = std::make_shared<http::response<http::string_body>>();
     res->result(static_cast<unsigned>(reply.status));
     res->version(version_ == 10 ? 10 : 11);
@@ -645,6 +672,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = true;
   std::string request_id_;
   std::string out_;
+  absl::Time started_ = absl::Now();
+  std::string route_label_ = "unmatched";
 
   // Streaming state.
   std::shared_ptr<StreamUpstream> upstream_;
@@ -719,6 +748,7 @@ void Session::OnStreamDone(grpc::Status status, HeaderList metadata) {
     error = ErrorJsonFromGrpc(status.error_code(), status.error_message(),
                               status.error_details(), convert);
   }
+  Observe(200);
   std::string tail = Chunk(FrameStreamEnd(framing_, sent_, error));
   if (version_ != 10) tail += "0\r\n\r\n";
   WriteStreamBytes(std::move(tail), /*last=*/true);

@@ -9,6 +9,7 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
+#include "ops/call_observer.h"
 #include "services/services.h"
 
 namespace leadrelay {
@@ -53,6 +54,7 @@ class GrpcServer : public RunningServer {
     builder.RegisterService(&events_);
     builder.RegisterService(&webhooks_);
     builder.SetMaxReceiveMessageSize(4 << 20);
+    builder.experimental().SetInterceptorCreators(ops::ServerInterceptors());
     server_ = builder.BuildAndStart();
     if (server_ == nullptr) {
       return absl::UnavailableError(
@@ -63,6 +65,10 @@ class GrpcServer : public RunningServer {
 
   std::shared_ptr<grpc::Channel> InProcessChannel() override {
     return server_->InProcessChannel(grpc::ChannelArguments());
+  }
+
+  grpc::HealthCheckServiceInterface* Health() override {
+    return server_->GetHealthCheckService();
   }
 
   void Shutdown(std::chrono::system_clock::time_point deadline) override {

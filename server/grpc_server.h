@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "grpcpp/channel.h"
+#include "grpcpp/health_check_service_interface.h"
 #include "services/call.h"
 
 namespace leadrelay {
@@ -24,6 +25,8 @@ class RunningServer {
   virtual void Shutdown(std::chrono::system_clock::time_point deadline) = 0;
   // A channel to this server without a socket (for the in-process gateway).
   virtual std::shared_ptr<grpc::Channel> InProcessChannel() = 0;
+  // The standard grpc.health.v1 service (per-service serving status).
+  virtual grpc::HealthCheckServiceInterface* Health() = 0;
 };
 
 absl::StatusOr<std::unique_ptr<RunningServer>> StartGrpcServer(

@@ -2,6 +2,7 @@
 //
 //   leadrelay-server --database_url=postgresql://... --grpc_address=:50051
 //   leadrelay-server --database_url=... --bootstrap_account=NAME
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <memory>
@@ -12,6 +13,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "auth/authorizer.h"
 #include "bootstrap.h"
@@ -19,6 +21,9 @@
 #include "delivery/dispatcher.h"
 #include "gateway/gateway.h"
 #include "grpc_server.h"
+#include "ops/call_observer.h"
+#include "ops/operations.h"
+#include "ops/server_metrics.h"
 #include "store/events_repo.h"
 #include "store/migrations.h"
 #include "store/notification_listener.h"
@@ -85,10 +90,31 @@ ABSL_FLAG(absl::Duration, stream_poll_interval, absl::Milliseconds(200),
 ABSL_FLAG(absl::Duration, delivery_retention, absl::Hours(24 * 30),
           "keep finished deliveries and their attempts this long");
 
+ABSL_FLAG(bool, metrics, true,
+          "collect metrics and serve GET /metrics (REST and admin ports)");
+ABSL_FLAG(std::string, admin_address, "",
+          "host:port for /metrics, /healthz and /readyz alone (keep it "
+          "private); off when empty");
+ABSL_FLAG(std::string, log_format, "text", "log lines as text or json");
+ABSL_FLAG(bool, access_log, false, "one log line per RPC and REST request");
+ABSL_FLAG(absl::Duration, shutdown_drain_delay, absl::ZeroDuration(),
+          "after SIGTERM, answer /readyz 503 this long before stopping");
+ABSL_FLAG(absl::Duration, readiness_check_interval, absl::Seconds(1),
+          "how often readiness re-checks the database and the dispatcher");
+
 namespace leadrelay {
 namespace {
 
 int Run() {
+  if (std::string f = absl::GetFlag(FLAGS_log_format);
+      f != "text" && f != "json") {
+    std::fprintf(stderr, "--log_format: text or json\n");
+    return 2;
+  }
+  SetLogFormat(absl::GetFlag(FLAGS_log_format) == "json" ? LogFormat::kJson
+                                                         : LogFormat::kText);
+  ops::SetMetricsEnabled(absl::GetFlag(FLAGS_metrics));
+  ops::SetAccessLogEnabled(absl::GetFlag(FLAGS_access_log));
   std::string url = absl::GetFlag(FLAGS_database_url);
   if (url.empty()) {
     if (const char* env = std::getenv("DATABASE_URL")) url = env;
@@ -172,6 +198,7 @@ int Run() {
       url,
       {store::kEventsChannel, store::kDeliveriesChannel, store::kKeysChannel});
   listener.AddHandler([&](const store::Notification& n) {
+    ops::RecordNotifyWakeup(n.channel);
     if (n.channel.empty() || n.channel == store::kKeysChannel) {
       authorizer.Invalidate(n.payload);
     }
@@ -182,6 +209,7 @@ int Run() {
   });
   listener.Start();
   if (dispatcher != nullptr) dispatcher->Start();
+  std::atomic<bool> dispatching{dispatcher != nullptr};
   ServiceDeps deps{&pool, &authorizer, {}, dispatcher.get(), &hub};
   deps.options.allowed_webhook_hosts = absl::GetFlag(FLAGS_allow_webhook_hosts);
   deps.options.secret_rotation_grace =
@@ -198,6 +226,23 @@ int Run() {
   }
   LogInfo(absl::StrCat("leadrelay-server listening on ", server_options.address,
                        " (gRPC)"));
+  ops::OperationsOptions ops_options;
+  ops_options.admin_address = absl::GetFlag(FLAGS_admin_address);
+  ops_options.readiness_interval =
+      absl::GetFlag(FLAGS_readiness_check_interval);
+  auto operations = ops::Operations::Start(
+      ops_options, pool, hub,
+      dispatcher == nullptr ? std::function<bool()>()
+                            : [&dispatching] { return dispatching.load(); },
+      (*server)->Health());
+  if (!operations.ok()) {
+    LogError(absl::StrCat("admin server: ", operations.status().message()));
+    return 1;
+  }
+  if (!ops_options.admin_address.empty()) {
+    LogInfo(absl::StrCat("admin endpoints on ", ops_options.admin_address,
+                         " (port ", (*operations)->admin_port(), ")"));
+  }
 
   std::unique_ptr<gateway::Gateway> rest;
   if (std::string http = absl::GetFlag(FLAGS_http_address); !http.empty()) {
@@ -212,6 +257,7 @@ int Run() {
     }
     config->tls_cert_file = absl::GetFlag(FLAGS_http_tls_cert);
     config->tls_key_file = absl::GetFlag(FLAGS_http_tls_key);
+    (*operations)->InstallInGateway(&*config);
     auto started =
         gateway::StartGateway(*config, (*server)->InProcessChannel(), http);
     if (!started.ok()) {
@@ -225,12 +271,16 @@ int Run() {
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   LogInfo(absl::StrCat("signal ", signal_number, ": shutting down"));
+  (*operations)->BeginDrain();  // /readyz 503, gRPC health NOT_SERVING
+  absl::SleepFor(absl::GetFlag(FLAGS_shutdown_drain_delay));
   if (rest != nullptr) rest->Shutdown();
   hub.Shutdown();  // streams end with UNAVAILABLE and a resume cursor
   (*server)->Shutdown(std::chrono::system_clock::now() +
                       std::chrono::seconds(10));
+  dispatching = false;
   if (dispatcher != nullptr) dispatcher->Stop();
   listener.Stop();
+  (*operations)->Stop();
   LogInfo("stopped");
   return 0;
 }

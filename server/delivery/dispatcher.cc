@@ -13,6 +13,8 @@
 #include "delivery/signing.h"
 #include "domain/webhook_rules.h"
 #include "leadrelay/v1/event.pb.h"
+#include "ops/attempt_outcome.h"
+#include "ops/server_metrics.h"
 #include "store/events_repo.h"
 #include "store/proto_time.h"
 
@@ -145,6 +147,10 @@ store::AttemptRecord Dispatcher::ToRecord(const store::ClaimedDelivery& claim,
       r.disable_endpoint = true;
       break;
   }
+  ops::RecordDeliveryAttempt(
+      ops::AttemptOutcomeLabel(result.http_status, result.network_error,
+                               result.error),
+      r.status == "pending");
   return r;
 }
 
@@ -163,6 +169,10 @@ void Dispatcher::Dispatch(store::ClaimedDelivery claim,
         absl::StrCat("could not build payload: ", body.status().message());
     on_result(ToRecord(claim, failed, attempted_at));
     return;
+  }
+  if (claim.attempt_number == 1 && !claim.test && event.has_created_at()) {
+    ops::RecordFirstAttemptDelay(attempted_at -
+                                 FromTimestamp(event.created_at()));
   }
   HttpRequest request;
   request.url = claim.url;
@@ -186,6 +196,7 @@ absl::Status Dispatcher::Record(
     LR_ASSIGN_OR_RETURN(
         std::vector<store::DisabledWebhook> disabled,
         store::RecordAttempts(conn, records, options_.disable_after));
+    ops::RecordEndpointsDisabled(static_cast<int>(disabled.size()));
     for (const auto& d : disabled) {
       LogWarning(
           absl::StrCat("webhook ", d.webhook_id, " disabled: ", d.reason));
@@ -265,6 +276,7 @@ void Dispatcher::ClaimLoop() {
         absl::MutexLock lock(&mu_);
         in_flight_ += static_cast<int>(claims.size());
       }
+      ops::RecordDeliveriesInFlight(static_cast<int>(claims.size()));
       size_t claimed = claims.size();
       for (auto& claim : claims) {
         Dispatch(std::move(claim), [this](store::AttemptRecord record) {
@@ -302,6 +314,7 @@ void Dispatcher::RecordLoop() {
     if (status.ok()) {
       absl::MutexLock lock(&mu_);
       in_flight_ -= static_cast<int>(batch.size());
+      ops::RecordDeliveriesInFlight(-static_cast<int>(batch.size()));
       wake_ = true;  // capacity freed; retries may be due
       batch.clear();
       backoff = absl::Milliseconds(100);

@@ -12,6 +12,7 @@
 #include "auth/authorizer.h"
 #include "delivery/dispatcher.h"
 #include "grpcpp/server_context.h"
+#include "ops/call_observer.h"
 #include "services/grpc_status.h"
 #include "store/pg.h"
 #include "stream/event_hub.h"
@@ -36,9 +37,12 @@ struct ServiceDeps {
 template <typename Body>
 grpc::Status Serve(const ServiceDeps& deps, grpc::ServerContext* context,
                    absl::string_view method, Body&& body) {
+  ops::CallScope scope(*context, method);  // request id, account, metrics
   absl::StatusOr<auth::Caller> caller =
       deps.authorizer->Authorize(*context, method);
+  if (caller.ok()) scope.SetAccount(caller->account_id);
   absl::Status status = caller.ok() ? body(*caller) : caller.status();
+  scope.Finished(status);
   return ToGrpcStatus(status, method);
 }
 

@@ -1,6 +1,7 @@
 #include "common/status_util.h"
 #include "domain/event_catalogue.h"
 #include "grpcpp/impl/codegen/proto_utils.h"
+#include "ops/server_metrics.h"
 #include "services/services.h"
 #include "store/accounts_repo.h"
 #include "store/events_repo.h"
@@ -92,6 +93,7 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* EventServiceImpl::StreamEvents(
       refused = reactor.status();
     }
   }
+  ops::RecordAuthOutcome(refused);
   return stream::RefuseStream(ToGrpcStatus(refused, kMethod));
 }
 

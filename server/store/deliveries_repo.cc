@@ -264,8 +264,9 @@ absl::StatusOr<v1::Delivery> GetDelivery(Connection& conn,
   LR_ASSIGN_OR_RETURN(
       Result a,
       conn.Exec("SELECT number, lr_us(attempted_at), duration_ms, url, "
-                "http_status, response_excerpt, error, trigger FROM "
-                "delivery_attempts WHERE delivery_id = $1 ORDER BY number",
+                "http_status, response_excerpt, error, trigger, "
+                "COALESCE(request_id, '') FROM delivery_attempts WHERE "
+                "delivery_id = $1 ORDER BY number",
                 {id}));
   for (int i = 0; i < a.rows(); ++i) {
     v1::DeliveryAttempt* at = d.add_attempts();
@@ -277,6 +278,7 @@ absl::StatusOr<v1::Delivery> GetDelivery(Connection& conn,
     at->set_response_excerpt(a.String(i, 5));
     at->set_error(a.String(i, 6));
     at->set_trigger(a.String(i, 7));
+    at->set_request_id(a.String(i, 8));
   }
   return d;
 }

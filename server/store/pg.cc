@@ -6,8 +6,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "common/log.h"
 #include "common/status_util.h"
+#include "ops/server_metrics.h"
+#include "store/request_tag.h"
 
 namespace leadrelay::store {
 
@@ -120,9 +123,11 @@ absl::StatusOr<Result> Connection::Exec(absl::string_view sql,
     formats[i] = params[i].binary ? 1 : 0;
   }
   LR_ASSIGN_OR_RETURN(const std::string* name, Prepared(sql));
+  const absl::Time started = absl::Now();
   PGresult* result =
       PQexecPrepared(conn_, name->c_str(), static_cast<int>(params.size()),
                      values.data(), lengths.data(), formats.data(), 0);
+  ops::RecordDbQuery(absl::Now() - started);
   ExecStatusType st = PQresultStatus(result);
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return Result(result);
   absl::Status error = ErrorFrom(result, sql);
@@ -195,6 +200,7 @@ absl::StatusOr<std::unique_ptr<ConnectionState>> Pool::Connect() {
                           "leadrelay-server", "-c TimeZone=UTC", nullptr};
   auto state = std::make_unique<ConnectionState>();
   state->conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+  ops::RecordDbConnect(PQstatus(state->conn) == CONNECTION_OK);
   if (PQstatus(state->conn) != CONNECTION_OK) {
     std::string why = PQerrorMessage(state->conn);
     while (!why.empty() && why.back() == '\n') why.pop_back();
@@ -213,8 +219,12 @@ absl::StatusOr<std::unique_ptr<ConnectionState>> Pool::Acquire() {
     auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       return !idle_.empty() || open_ < options_.size;
     };
-    if (!mu_.AwaitWithTimeout(absl::Condition(&ready),
-                              options_.checkout_timeout)) {
+    const bool waits = !ready();
+    if (waits) ops::RecordDbPoolWaiting(1);
+    const bool got = mu_.AwaitWithTimeout(absl::Condition(&ready),
+                                          options_.checkout_timeout);
+    if (waits) ops::RecordDbPoolWaiting(-1);
+    if (!got) {
       return Unavailable("all database connections are busy; retry shortly");
     }
     if (!idle_.empty()) {
@@ -242,6 +252,7 @@ void Pool::Release(std::unique_ptr<ConnectionState> state, bool broken) {
   absl::MutexLock lock(&mu_);
   if (broken || PQstatus(state->conn) != CONNECTION_OK ||
       PQtransactionStatus(state->conn) != PQTRANS_IDLE) {
+    if (broken) ops::RecordDbConnectionLost();
     --open_;
     return;  // closed by ~ConnectionState
   }
@@ -254,12 +265,24 @@ absl::Status Pool::Run(const std::function<absl::Status(Connection&)>& fn) {
   return fn(lease.conn());
 }
 
+namespace {
+
+// BEGIN, tagged with the thread's request id when it has one (one round
+// trip either way).
+absl::Status BeginTransaction(Connection& conn) {
+  std::string begin = BeginStatementForCurrentRequest();
+  if (begin == "BEGIN") return conn.Exec(begin).status();
+  return conn.ExecScript(begin);
+}
+
+}  // namespace
+
 absl::Status Pool::InTransaction(
     const std::function<absl::Status(Connection&)>& fn) {
   LR_ASSIGN_OR_RETURN(std::unique_ptr<ConnectionState> state, Acquire());
   Lease lease(this, std::move(state));
   Connection& conn = lease.conn();
-  LR_RETURN_IF_ERROR(conn.Exec("BEGIN").status());
+  LR_RETURN_IF_ERROR(BeginTransaction(conn));
   absl::Status status = fn(conn);
   if (status.ok()) {
     status = conn.Exec("COMMIT").status();
@@ -271,6 +294,11 @@ absl::Status Pool::InTransaction(
     (void)conn.Exec("ROLLBACK");
   }
   return status;
+}
+
+PoolStats Pool::Stats() {
+  absl::MutexLock lock(&mu_);
+  return {open_, static_cast<int>(idle_.size())};
 }
 
 bool IsConnectionError(const absl::Status& status) {

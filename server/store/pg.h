@@ -96,6 +96,11 @@ class Connection {
   bool broken_ = false;
 };
 
+struct PoolStats {
+  int open = 0;  // connections open, in use or idle
+  int idle = 0;
+};
+
 struct PoolOptions {
   std::string url;
   int size = 16;
@@ -117,6 +122,7 @@ class Pool {
       const std::function<absl::Status(Connection&)>& fn);
 
   const PoolOptions& options() const { return options_; }
+  PoolStats Stats();
 
  private:
   class Lease;

@@ -8,6 +8,7 @@
 #include "common/status_util.h"
 #include "grpcpp/impl/codegen/proto_utils.h"
 #include "grpcpp/support/proto_buffer_writer.h"
+#include "ops/server_metrics.h"
 #include "store/proto_time.h"
 
 namespace leadrelay::stream {
@@ -45,6 +46,21 @@ Event MakeEntry(store::StoredEvent stored) {
 }
 
 enum class EndReason { kNone, kCancelled, kClientGone, kShutdown, kLogDown };
+
+const char* EndReasonLabel(EndReason reason) {
+  switch (reason) {
+    case EndReason::kCancelled:
+      return "cancelled";
+    case EndReason::kClientGone:
+      return "client_gone";
+    case EndReason::kShutdown:
+      return "shutdown";
+    case EndReason::kLogDown:
+      return "log_down";
+    default:
+      return "other";
+  }
+}
 
 }  // namespace
 
@@ -128,6 +144,7 @@ class StreamReactor : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
     {
       absl::MutexLock lock(&stream_->mu);
       stream_->reactor = nullptr;
+      ops::RecordStreamEnded(EndReasonLabel(stream_->end));
     }
     stream_->hub->Release(stream_);
     delete this;
@@ -260,6 +277,7 @@ void EventHub::Tick() {
           now - s->last_sent < options_.heartbeat_interval) {
         continue;
       }
+      ops::RecordStreamHeartbeat();
       v1::StreamEventsResponse heartbeat;
       SetTimestamp(now, heartbeat.mutable_heartbeat()->mutable_time());
       heartbeat.set_cursor(store::EncodeCursor(s->position));
@@ -416,6 +434,7 @@ void EventHub::Pump(const std::shared_ptr<Stream>& s) {
           s->position = event->position;
           continue;
         }
+        ops::RecordStreamMessages(1);
         s->out = event->wire;
         s->pending = event->position;
         s->writing = true;
@@ -432,6 +451,7 @@ void EventHub::Pump(const std::shared_ptr<Stream>& s) {
 }
 
 void EventHub::CatchUp(const std::shared_ptr<Stream>& s) {
+  ops::RecordStreamOpened(/*catch_up=*/true);
   store::EventPosition from;
   {
     absl::MutexLock lock(&s->mu);
@@ -540,6 +560,7 @@ absl::StatusOr<grpc::ServerWriteReactor<grpc::ByteBuffer>*> EventHub::Open(
     stream->done = true;
     stream->end = EndReason::kShutdown;
   }
+  ops::RecordStreamOpened(/*catch_up=*/false);
   return new StreamReactor(stream);
 }
 
