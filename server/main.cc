@@ -19,7 +19,9 @@
 #include "delivery/dispatcher.h"
 #include "gateway/gateway.h"
 #include "grpc_server.h"
+#include "store/commit_notifier.h"
 #include "store/events_repo.h"
+#include "store/lead_batcher.h"
 #include "store/migrations.h"
 #include "store/notification_listener.h"
 #include "store/pg.h"
@@ -34,8 +36,7 @@ ABSL_FLAG(std::string, http_address, "",
           "when empty");
 ABSL_FLAG(std::string, http_tls_cert, "",
           "PEM certificate chain for --http_address; serves HTTPS only");
-ABSL_FLAG(std::string, http_tls_key, "",
-          "PEM private key for --http_tls_cert");
+ABSL_FLAG(std::string, http_tls_key, "", "PEM private key for --http_tls_cert");
 ABSL_FLAG(std::string, gateway_config, "gateway/envoy.yaml",
           "Envoy bootstrap whose grpc_json_transcoder block configures the "
           "REST gateway");
@@ -101,6 +102,11 @@ int Run() {
   pool_options.url = url;
   pool_options.size = absl::GetFlag(FLAGS_db_pool_size);
   store::Pool pool(pool_options);
+  // Wake-ups leave after commit, coalesced, from their own connection.
+  store::CommitNotifier notifier(url);
+  pool.set_wake_sink(
+      [&notifier](std::vector<store::Wake> w) { notifier.Add(std::move(w)); });
+  notifier.Start();
 
   // Start-up waits for the database for a while (it may be starting too).
   absl::Status migrated;
@@ -182,7 +188,9 @@ int Run() {
   });
   listener.Start();
   if (dispatcher != nullptr) dispatcher->Start();
+  store::LeadBatcher lead_batcher(pool);
   ServiceDeps deps{&pool, &authorizer, {}, dispatcher.get(), &hub};
+  deps.lead_batcher = &lead_batcher;
   deps.options.allowed_webhook_hosts = absl::GetFlag(FLAGS_allow_webhook_hosts);
   deps.options.secret_rotation_grace =
       absl::GetFlag(FLAGS_secret_rotation_grace);
@@ -231,6 +239,7 @@ int Run() {
                       std::chrono::seconds(10));
   if (dispatcher != nullptr) dispatcher->Stop();
   listener.Stop();
+  notifier.Stop();
   LogInfo("stopped");
   return 0;
 }

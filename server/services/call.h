@@ -13,6 +13,7 @@
 #include "delivery/dispatcher.h"
 #include "grpcpp/server_context.h"
 #include "services/grpc_status.h"
+#include "store/lead_batcher.h"
 #include "store/pg.h"
 #include "stream/event_hub.h"
 
@@ -31,6 +32,8 @@ struct ServiceDeps {
   // Sends test deliveries; null when this process runs no dispatcher.
   delivery::Dispatcher* dispatcher = nullptr;
   stream::EventHub* hub = nullptr;
+  // Groups concurrent CreateLeads into one statement.
+  store::LeadBatcher* lead_batcher = nullptr;
 };
 
 template <typename Body>
