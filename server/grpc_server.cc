@@ -15,6 +15,9 @@
 namespace leadrelay {
 namespace {
 
+constexpr int kMinIdleThreads = 4;
+constexpr int kMaxIdleThreads = 128;
+
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
@@ -55,6 +58,15 @@ class GrpcServer : public RunningServer {
     builder.RegisterService(&webhooks_);
     builder.SetMaxReceiveMessageSize(4 << 20);
     builder.experimental().SetInterceptorCreators(ops::ServerInterceptors());
+    // The synchronous server runs each call on a thread that was polling;
+    // past MAX_POLLERS idle pollers a thread exits after its call, and
+    // below MIN_POLLERS one is spawned. gRPC's defaults (1 and 2) make a
+    // busy server create and destroy about one thread per call; keeping
+    // enough idle threads to cover the concurrency avoids that churn.
+    builder.SetSyncServerOption(grpc::ServerBuilder::MIN_POLLERS,
+                                kMinIdleThreads);
+    builder.SetSyncServerOption(grpc::ServerBuilder::MAX_POLLERS,
+                                kMaxIdleThreads);
     server_ = builder.BuildAndStart();
     if (server_ == nullptr) {
       return absl::UnavailableError(

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/status_util.h"
 #include "google/protobuf/descriptor.h"
 
@@ -71,7 +73,9 @@ bool HasScope(const std::vector<std::string>& granted, v1::Scope required) {
                      [&](const auto& s) { return s == name || s == "admin"; });
 }
 
-v1::MethodPolicy PolicyFor(absl::string_view method) {
+namespace {
+
+v1::MethodPolicy LookUpPolicy(absl::string_view method) {
   const auto* descriptor =
       google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(
           std::string(method));
@@ -82,6 +86,25 @@ v1::MethodPolicy PolicyFor(absl::string_view method) {
     return closed;
   }
   return descriptor->options().GetExtension(v1::policy);
+}
+
+}  // namespace
+
+v1::MethodPolicy PolicyFor(absl::string_view method) {
+  // Declared in the proto, so fixed at run time: every call of a method
+  // would otherwise search the descriptor pool (under its lock) again.
+  static absl::Mutex mu(absl::kConstInit);
+  static auto* policies =
+      new absl::flat_hash_map<std::string, v1::MethodPolicy>();
+  {
+    absl::ReaderMutexLock lock(&mu);
+    auto it = policies->find(method);
+    if (it != policies->end()) return it->second;
+  }
+  v1::MethodPolicy policy = LookUpPolicy(method);
+  absl::MutexLock lock(&mu);
+  policies->emplace(method, policy);
+  return policy;
 }
 
 RateLimitVerdict DecideRateLimit(int limit, int64_t count,

@@ -193,6 +193,9 @@ void Dispatcher::Dispatch(store::ClaimedDelivery claim,
 absl::Status Dispatcher::Record(
     const std::vector<store::AttemptRecord>& records) {
   return pool_.InTransaction([&](store::Connection& conn) -> absl::Status {
+    // Losing these records in a crash leaves the deliveries claimed until
+    // their lease ends: they are sent once more (at least once).
+    LR_RETURN_IF_ERROR(store::CommitWithoutWaitingForFlush(conn));
     LR_ASSIGN_OR_RETURN(
         std::vector<store::DisabledWebhook> disabled,
         store::RecordAttempts(conn, records, options_.disable_after));
@@ -262,7 +265,9 @@ void Dispatcher::ClaimLoop() {
       std::vector<store::ClaimedDelivery> claims;
       std::string token = absl::StrCat(replica_id_, ".", NewId("", 8));
       absl::Status status =
-          pool_.Run([&](store::Connection& conn) -> absl::Status {
+          pool_.InTransaction([&](store::Connection& conn) -> absl::Status {
+            // A claim lost in a crash only makes its delivery due again.
+            LR_RETURN_IF_ERROR(store::CommitWithoutWaitingForFlush(conn));
             LR_ASSIGN_OR_RETURN(claims, store::ClaimDueDeliveries(
                                             conn, capacity, lease, token));
             return absl::OkStatus();

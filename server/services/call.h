@@ -14,6 +14,7 @@
 #include "grpcpp/server_context.h"
 #include "ops/call_observer.h"
 #include "services/grpc_status.h"
+#include "store/lead_batcher.h"
 #include "store/pg.h"
 #include "stream/event_hub.h"
 
@@ -32,6 +33,8 @@ struct ServiceDeps {
   // Sends test deliveries; null when this process runs no dispatcher.
   delivery::Dispatcher* dispatcher = nullptr;
   stream::EventHub* hub = nullptr;
+  // Groups concurrent CreateLeads into one statement.
+  store::LeadBatcher* lead_batcher = nullptr;
 };
 
 template <typename Body>

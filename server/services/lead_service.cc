@@ -3,6 +3,7 @@
 #include "services/services.h"
 #include "store/accounts_repo.h"
 #include "store/events_repo.h"
+#include "store/lead_batcher.h"
 #include "store/leads_repo.h"
 #include "store/proto_time.h"
 
@@ -31,28 +32,24 @@ v1::Event LeadEvent(const char* type, const v1::Lead& lead,
 grpc::Status LeadServiceImpl::CreateLead(grpc::ServerContext* ctx,
                                          const v1::CreateLeadRequest* req,
                                          v1::Lead* resp) {
-  return Serve(
-      deps_, ctx, "leadrelay.v1.LeadService.CreateLead",
-      [&](const auth::Caller& caller) -> absl::Status {
-        v1::Lead lead = req->lead();
-        LR_RETURN_IF_ERROR(domain::NormalizeNewLead(lead));
-        return deps_.pool->InTransaction([&](Connection& conn) -> absl::Status {
-          LR_ASSIGN_OR_RETURN(store::LeadInsert inserted,
-                              store::InsertLead(conn, caller.account_id, lead));
-          *resp = std::move(inserted.lead);
-          // A producer's retry returns the lead it created, free of charge,
-          // and says so (a bulk import counts it as already present).
-          if (!inserted.created) {
-            ctx->AddInitialMetadata("x-leadrelay-replayed", "true");
-            return absl::OkStatus();
-          }
-          LR_RETURN_IF_ERROR(store::DebitCredits(conn, caller.account_id,
-                                                 caller.policy.credit_cost()));
-          return store::AppendEvent(conn, caller.account_id,
-                                    LeadEvent("lead.new", *resp))
-              .status();
-        });
-      });
+  return Serve(deps_, ctx, "leadrelay.v1.LeadService.CreateLead",
+               [&](const auth::Caller& caller) -> absl::Status {
+                 v1::Lead lead = req->lead();
+                 LR_RETURN_IF_ERROR(domain::NormalizeNewLead(lead));
+                 store::PrepareNewLead(lead);
+                 v1::Event event = LeadEvent("lead.new", lead);
+                 store::PrepareEvent(caller.account_id, event);
+                 // Written with the concurrent CreateLeads of the account
+                 // (one statement, one commit); a producer's retry returns
+                 // the lead it created, free of charge.
+                 LR_ASSIGN_OR_RETURN(
+                     store::LeadInsert inserted,
+                     deps_.lead_batcher->Create(
+                         caller.account_id, caller.policy.credit_cost(),
+                         {std::move(lead), std::move(event)}));
+                 *resp = std::move(inserted.lead);
+                 return absl::OkStatus();
+               });
 }
 
 grpc::Status LeadServiceImpl::ListLeads(grpc::ServerContext* ctx,

@@ -78,6 +78,10 @@ Param IntArray(const std::vector<int64_t>& values) {
 
 }  // namespace
 
+absl::Status CommitWithoutWaitingForFlush(Connection& conn) {
+  return conn.Exec("SET LOCAL synchronous_commit = off").status();
+}
+
 absl::StatusOr<std::vector<ClaimedDelivery>> ClaimDueDeliveries(
     Connection& conn, int limit, absl::Duration lease,
     const std::string& claim_token) {

@@ -29,6 +29,13 @@ struct ClaimedDelivery {
   std::string claim_token;
 };
 
+// Makes the caller's transaction commit without waiting for its WAL flush
+// (synchronous_commit off for it alone): for the dispatcher's bookkeeping,
+// claims and attempt records, whose loss in a crash only means that a
+// delivery is sent once more, which at-least-once delivery allows. Call
+// inside a transaction.
+absl::Status CommitWithoutWaitingForFlush(Connection& conn);
+
 // Claims up to `limit` due deliveries of enabled webhooks. A claim is a lease:
 // if no result is recorded within `lease`, the delivery is due again.
 absl::StatusOr<std::vector<ClaimedDelivery>> ClaimDueDeliveries(

@@ -30,13 +30,17 @@ absl::StatusOr<EventPosition> DecodeCursor(const std::string& cursor) {
   return p;
 }
 
-absl::StatusOr<AppendedEvent> AppendEvent(Connection& conn,
-                                          const std::string& account_id,
-                                          v1::Event event, bool fan_out) {
+void PrepareEvent(const std::string& account_id, v1::Event& event) {
   event.set_id(NewId("evt_"));
   event.set_account_id(account_id);
   SetTimestamp(absl::Now(), event.mutable_created_at());
   event.clear_cursor();
+}
+
+absl::StatusOr<AppendedEvent> AppendEvent(Connection& conn,
+                                          const std::string& account_id,
+                                          v1::Event event, bool fan_out) {
+  PrepareEvent(account_id, event);
   std::string body = event.SerializeAsString();
   // One statement: the pending deliveries (their foreign key to the event
   // is checked at commit), then the event under the account's event gate,
@@ -44,14 +48,15 @@ absl::StatusOr<AppendedEvent> AppendEvent(Connection& conn,
   // readers wait for this transaction (see migration 0005).
   LR_ASSIGN_OR_RETURN(
       Result r,
-      conn.Exec(R"sql(
+      conn.Exec(
+          R"sql(
       WITH d AS (
         INSERT INTO deliveries (id, account_id, webhook_id, event_id,
                                 event_type)
         SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''),
                w.account_id, w.id, $1, $3
         FROM webhooks w
-        WHERE $7 AND w.account_id = $2 AND w.enabled AND $3 = ANY (w.events)
+        WHERE $6 AND w.account_id = $2 AND w.enabled AND $3 = ANY (w.events)
         RETURNING 1),
       l AS (
         SELECT pg_advisory_xact_lock_shared(leadrelay_event_gate($2))),
@@ -61,10 +66,10 @@ absl::StatusOr<AppendedEvent> AppendEvent(Connection& conn,
                to_timestamp($5::float8 / 1000000)
         FROM l
         RETURNING seq)
-      SELECT e.seq, (SELECT count(*) FROM d), pg_notify($6, $2) FROM e)sql",
-                {event.id(), account_id, event.type(), Param::Bytes(body),
-                 absl::ToUnixMicros(FromTimestamp(event.created_at())),
-                 kEventsChannel, fan_out}));
+      SELECT e.seq, (SELECT count(*) FROM d) FROM e)sql",
+          {event.id(), account_id, event.type(), Param::Bytes(body),
+           absl::ToUnixMicros(FromTimestamp(event.created_at())), fan_out}));
+  conn.WakeAfterCommit(kEventsChannel, account_id);
   AppendedEvent out;
   out.deliveries_queued = static_cast<int>(r.Int(0, 1));
   event.set_cursor(EncodeCursor({r.Int(0, 0)}));

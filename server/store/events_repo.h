@@ -1,6 +1,7 @@
 // The event log and its fan-out: appending an event also queues one pending
 // delivery per enabled webhook of the account subscribed to its type, in the
-// caller's transaction, and wakes dispatchers and streams on commit.
+// caller's transaction, and wakes dispatchers and streams after commit
+// (Connection::WakeAfterCommit: the NOTIFY is not part of the transaction).
 #ifndef LEADRELAY_SERVER_STORE_EVENTS_REPO_H_
 #define LEADRELAY_SERVER_STORE_EVENTS_REPO_H_
 
@@ -21,6 +22,10 @@ struct AppendedEvent {
   v1::Event event;
   int deliveries_queued = 0;
 };
+
+// Gives `event` a new id, `account_id` and the current time; clears its
+// cursor (set once stored).
+void PrepareEvent(const std::string& account_id, v1::Event& event);
 
 // Fills id, account_id, created_at and cursor of `event` and stores it.
 // Without `fan_out`, no delivery is queued (webhook.test targets one

@@ -4,6 +4,7 @@
 #include "absl/time/clock.h"
 #include "common/random_ids.h"
 #include "common/status_util.h"
+#include "store/events_repo.h"
 #include "store/proto_time.h"
 
 namespace leadrelay::store {
@@ -32,46 +33,107 @@ Param TimeParam(const google::protobuf::Timestamp& ts) {
   return Param(absl::ToUnixMicros(FromTimestamp(ts)));
 }
 
+Param IntArray(const std::vector<int64_t>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    absl::StrAppend(&out, values[i]);
+  }
+  out += '}';
+  return Param(out);
+}
+
+// A bytea[] literal: {"\\x0a1b",...} (hex inside a quoted array element).
+Param ByteaArray(const std::vector<std::string>& values) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  size_t size = 2;
+  for (const std::string& v : values) size += v.size() * 2 + 6;
+  std::string out;
+  out.reserve(size);
+  out += '{';
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    out += "\"\\\\x";
+    for (unsigned char c : values[i]) {
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+    out += '"';
+  }
+  out += '}';
+  return Param(std::move(out));
+}
+
 }  // namespace
 
-absl::StatusOr<LeadInsert> InsertLead(Connection& conn,
-                                      const std::string& account_id,
-                                      v1::Lead lead) {
+void PrepareNewLead(v1::Lead& lead) {
   lead.set_id(NewId("lead_"));
   absl::Time now = absl::Now();
   SetTimestamp(now, lead.mutable_created_at());
   SetTimestamp(now, lead.mutable_updated_at());
   SetTimestamp(now, lead.mutable_delivered_at());
-  LR_ASSIGN_OR_RETURN(
-      Result inserted,
-      conn.Exec(
-          R"sql(
-      INSERT INTO leads (id, account_id, external_id, vertical, score_tier,
-                         suburb, status, score, body, delivered_at,
-                         created_at, updated_at)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
-              to_timestamp($10::float8 / 1e6), to_timestamp($10::float8 / 1e6),
-              to_timestamp($10::float8 / 1e6))
-      ON CONFLICT (account_id, external_id) WHERE external_id IS NOT NULL
-      DO NOTHING
-      RETURNING 1)sql",
-          {lead.id(), account_id,
-           lead.external_id().empty() ? Param::Null()
-                                      : Param(lead.external_id()),
-           lead.vertical(), lead.score_tier(), lead.suburb(), lead.status(),
-           lead.score(), Param::Bytes(lead.SerializeAsString()),
-           TimeParam(lead.created_at())}));
-  if (inserted.rows() == 1) return LeadInsert{std::move(lead), true};
-  // A new statement, so its snapshot sees the lead that won the conflict.
-  LR_ASSIGN_OR_RETURN(Result r,
-                      conn.Exec("SELECT body FROM leads WHERE "
-                                "account_id = $1 AND external_id = $2",
-                                {account_id, lead.external_id()}));
-  if (r.rows() == 0) {
-    return Internal("lead with a conflicting external_id vanished");
+}
+
+absl::StatusOr<std::vector<absl::StatusOr<LeadInsert>>> CreateLeads(
+    Connection& conn, const std::string& account_id, int cost,
+    std::vector<NewLead> leads) {
+  std::vector<std::string> ids, external_ids, verticals, tiers, suburbs,
+      statuses, bodies, event_ids, event_bodies;
+  std::vector<int64_t> scores, at_us;
+  for (const NewLead& n : leads) {
+    const v1::Lead& lead = n.lead;
+    ids.push_back(lead.id());
+    external_ids.push_back(lead.external_id());
+    verticals.push_back(lead.vertical());
+    tiers.push_back(lead.score_tier());
+    suburbs.push_back(lead.suburb());
+    statuses.push_back(lead.status());
+    scores.push_back(lead.score());
+    bodies.push_back(lead.SerializeAsString());
+    at_us.push_back(absl::ToUnixMicros(FromTimestamp(lead.created_at())));
+    event_ids.push_back(n.event.id());
+    event_bodies.push_back(n.event.SerializeAsString());
   }
-  LR_ASSIGN_OR_RETURN(v1::Lead existing, LeadFrom(r, 0, 0));
-  return LeadInsert{std::move(existing), false};
+  LR_ASSIGN_OR_RETURN(
+      Result r,
+      conn.Exec(R"sql(
+      SELECT r_outcome, r_body, r_available
+      FROM leadrelay_create_leads($1, $2, $3::text[],
+        array_replace($4::text[], '', NULL), $5::text[], $6::text[],
+        $7::text[], $8::text[], $9::int[], $10::bytea[], $11::int8[],
+        $12::text[], $13::bytea[]))sql",
+                {account_id, cost, Param::TextArray(ids),
+                 Param::TextArray(external_ids), Param::TextArray(verticals),
+                 Param::TextArray(tiers), Param::TextArray(suburbs),
+                 Param::TextArray(statuses), IntArray(scores),
+                 ByteaArray(bodies), IntArray(at_us),
+                 Param::TextArray(event_ids), ByteaArray(event_bodies)}));
+  if (r.rows() != static_cast<int>(leads.size())) {
+    return Internal(
+        "leadrelay_create_leads returned a row count that does "
+        "not match its input");
+  }
+  conn.WakeAfterCommit(kEventsChannel, account_id);
+  std::vector<absl::StatusOr<LeadInsert>> out;
+  out.reserve(leads.size());
+  for (int i = 0; i < r.rows(); ++i) {
+    absl::string_view outcome = r.Text(i, 0);
+    if (outcome == "created") {
+      out.push_back(LeadInsert{std::move(leads[i].lead), true});
+    } else if (outcome == "existing" && r.IsNull(i, 1)) {
+      out.push_back(Internal("lead with a conflicting external_id vanished"));
+    } else if (outcome == "existing") {
+      absl::StatusOr<v1::Lead> existing = LeadFrom(r, i, 1);
+      if (existing.ok()) {
+        out.push_back(LeadInsert{*std::move(existing), false});
+      } else {
+        out.push_back(existing.status());
+      }
+    } else {
+      out.push_back(InsufficientCredits(cost, static_cast<int>(r.Int(i, 2))));
+    }
+  }
+  return out;
 }
 
 absl::StatusOr<v1::Lead> GetLead(Connection& conn,

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "domain/lead_rules.h"
+#include "leadrelay/v1/event.pb.h"
 #include "leadrelay/v1/lead.pb.h"
 #include "store/pg.h"
 
@@ -19,13 +20,25 @@ struct LeadInsert {
   bool created = false;
 };
 
-// Stores a validated new lead, assigning id and timestamps. A producer
-// retrying: when the account already has a lead with this external_id,
-// stores nothing and returns that lead with `created` false (an insert of
-// the same external_id still running is waited for).
-absl::StatusOr<LeadInsert> InsertLead(Connection& conn,
-                                      const std::string& account_id,
-                                      v1::Lead lead);
+// Gives a validated new lead its id and timestamps.
+void PrepareNewLead(v1::Lead& lead);
+
+// A prepared new lead and its prepared lead.new event (PrepareEvent).
+struct NewLead {
+  v1::Lead lead;
+  v1::Event event;
+};
+
+// Stores new leads of one account in one statement, each charged `cost`
+// credits, with its lead.new event and pending deliveries. Per lead: the
+// lead stored (`created`); or, when the account already has a lead with its
+// external_id (a producer retrying), that lead, nothing stored or charged
+// (an insert of the same external_id still running is waited for); or
+// insufficient_credits with nothing stored. The outer status fails only
+// when the statement did (nothing stored at all).
+absl::StatusOr<std::vector<absl::StatusOr<LeadInsert>>> CreateLeads(
+    Connection& conn, const std::string& account_id, int cost,
+    std::vector<NewLead> leads);
 // `for_update` locks the row for the rest of the transaction.
 absl::StatusOr<v1::Lead> GetLead(Connection& conn,
                                  const std::string& account_id,

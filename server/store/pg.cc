@@ -97,9 +97,10 @@ absl::Time Result::Time(int row, int col) const {
 }
 
 absl::StatusOr<const std::string*> Connection::Prepared(absl::string_view sql) {
-  std::string key(sql);
-  auto it = state_->prepared.find(key);
+  // Looked up by view: no copy of the SQL text per statement.
+  auto it = state_->prepared.find(sql);
   if (it != state_->prepared.end()) return &it->second;
+  std::string key(sql);
   std::string name = absl::StrCat("lr", state_->prepared.size());
   PGresult* result = PQprepare(conn_, name.c_str(), key.c_str(), 0, nullptr);
   if (PQresultStatus(result) != PGRES_COMMAND_OK) {
@@ -114,9 +115,24 @@ absl::StatusOr<const std::string*> Connection::Prepared(absl::string_view sql) {
 
 absl::StatusOr<Result> Connection::Exec(absl::string_view sql,
                                         const std::vector<Param>& params) {
-  std::vector<const char*> values(params.size());
-  std::vector<int> lengths(params.size());
-  std::vector<int> formats(params.size());
+  // Small statements (nearly all) keep their parameter arrays on the stack.
+  constexpr size_t kInline = 16;
+  const char* values_inline[kInline];
+  int lengths_inline[kInline];
+  int formats_inline[kInline];
+  std::vector<const char*> values_heap;
+  std::vector<int> lengths_heap, formats_heap;
+  const char** values = values_inline;
+  int* lengths = lengths_inline;
+  int* formats = formats_inline;
+  if (params.size() > kInline) {
+    values_heap.resize(params.size());
+    lengths_heap.resize(params.size());
+    formats_heap.resize(params.size());
+    values = values_heap.data();
+    lengths = lengths_heap.data();
+    formats = formats_heap.data();
+  }
   for (size_t i = 0; i < params.size(); ++i) {
     values[i] = params[i].is_null ? nullptr : params[i].value.data();
     lengths[i] = static_cast<int>(params[i].value.size());
@@ -126,7 +142,7 @@ absl::StatusOr<Result> Connection::Exec(absl::string_view sql,
   const absl::Time started = absl::Now();
   PGresult* result =
       PQexecPrepared(conn_, name->c_str(), static_cast<int>(params.size()),
-                     values.data(), lengths.data(), formats.data(), 0);
+                     values, lengths, formats, 0);
   ops::RecordDbQuery(absl::Now() - started);
   ExecStatusType st = PQresultStatus(result);
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return Result(result);
@@ -144,6 +160,15 @@ absl::Status Connection::ExecScript(absl::string_view sql) {
                             : ErrorFrom(result, "migration script");
   PQclear(result);
   return status;
+}
+
+void Connection::WakeAfterCommit(absl::string_view channel,
+                                 absl::string_view payload) {
+  Wake wake{std::string(channel), std::string(payload)};
+  for (const Wake& w : state_->wakes) {
+    if (w == wake) return;
+  }
+  state_->wakes.push_back(std::move(wake));
 }
 
 absl::Status Connection::ErrorFrom(PGresult* result, absl::string_view sql) {
@@ -259,10 +284,39 @@ void Pool::Release(std::unique_ptr<ConnectionState> state, bool broken) {
   idle_.push_back(std::move(state));
 }
 
+void Pool::SendWakes(Connection& conn) {
+  std::vector<Wake> wakes;
+  wakes.swap(conn.state()->wakes);
+  if (wakes.empty()) return;
+  if (wake_sink_) {
+    wake_sink_(std::move(wakes));
+    return;
+  }
+  std::vector<std::string> channels, payloads;
+  for (Wake& w : wakes) {
+    channels.push_back(std::move(w.channel));
+    payloads.push_back(std::move(w.payload));
+  }
+  // Best effort: the listeners' slow poll covers a lost wake-up.
+  (void)conn.Exec(
+      "SELECT pg_notify(c, p) FROM unnest($1::text[], $2::text[]) AS w(c, p)",
+      {Param::TextArray(channels), Param::TextArray(payloads)});
+}
+
 absl::Status Pool::Run(const std::function<absl::Status(Connection&)>& fn) {
   LR_ASSIGN_OR_RETURN(std::unique_ptr<ConnectionState> state, Acquire());
   Lease lease(this, std::move(state));
-  return fn(lease.conn());
+  Connection& conn = lease.conn();
+  conn.state()->wakes.clear();
+  absl::Status status = fn(conn);
+  // Statements outside a transaction commit one by one: what succeeded has
+  // committed.
+  if (status.ok() && !conn.broken() &&
+      PQtransactionStatus(conn.raw()) == PQTRANS_IDLE) {
+    SendWakes(conn);
+  }
+  conn.state()->wakes.clear();
+  return status;
 }
 
 namespace {
@@ -282,12 +336,17 @@ absl::Status Pool::InTransaction(
   LR_ASSIGN_OR_RETURN(std::unique_ptr<ConnectionState> state, Acquire());
   Lease lease(this, std::move(state));
   Connection& conn = lease.conn();
+  conn.state()->wakes.clear();
   LR_RETURN_IF_ERROR(BeginTransaction(conn));
   absl::Status status = fn(conn);
   if (status.ok()) {
     status = conn.Exec("COMMIT").status();
-    if (status.ok()) return status;
+    if (status.ok()) {
+      SendWakes(conn);
+      return status;
+    }
   }
+  conn.state()->wakes.clear();
   if (!conn.broken()) {
     // A failed ROLLBACK leaves the connection in a transaction; Release then
     // closes it instead of reusing it.

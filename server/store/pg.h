@@ -10,9 +10,9 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -60,12 +60,23 @@ class Result {
   std::unique_ptr<PGresult, void (*)(PGresult*)> result_;
 };
 
+// A NOTIFY to send once the transaction that asked for it has committed.
+struct Wake {
+  std::string channel;
+  std::string payload;
+  bool operator==(const Wake& o) const {
+    return channel == o.channel && payload == o.payload;
+  }
+};
+
 // One server connection and the statements prepared on it.
 struct ConnectionState {
   PGconn* conn = nullptr;
   // SQL text -> prepared statement name. Prepared on first use: the server
   // then parses and plans each statement once per connection.
-  std::unordered_map<std::string, std::string> prepared;
+  absl::flat_hash_map<std::string, std::string> prepared;
+  // Wake-ups asked for by the work in progress (WakeAfterCommit).
+  std::vector<Wake> wakes;
   ~ConnectionState() {
     if (conn != nullptr) PQfinish(conn);
   }
@@ -82,9 +93,15 @@ class Connection {
                               const std::vector<Param>& params = {});
   // Runs several statements without parameters (migrations).
   absl::Status ExecScript(absl::string_view sql);
+  // Sends NOTIFY `channel` `payload` after the current transaction (or, in
+  // Pool::Run, the statement) commits, from outside it: a NOTIFY inside a
+  // transaction would serialize its commit with every other notifying
+  // commit of the database. Dropped when the work fails.
+  void WakeAfterCommit(absl::string_view channel, absl::string_view payload);
 
   bool broken() const { return broken_; }
   PGconn* raw() { return conn_; }
+  ConnectionState* state() { return state_; }
 
  private:
   absl::Status ErrorFrom(PGresult* result, absl::string_view sql);
@@ -110,10 +127,18 @@ struct PoolOptions {
 
 class Pool {
  public:
+  // Takes the wake-ups of committed work (e.g. a CommitNotifier that
+  // coalesces them). Without one, the pool sends them itself on the same
+  // connection right after the commit.
+  using WakeSink = std::function<void(std::vector<Wake>)>;
+
   explicit Pool(PoolOptions options);
   ~Pool();
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
+
+  // Before the pool is shared between threads.
+  void set_wake_sink(WakeSink sink) { wake_sink_ = std::move(sink); }
 
   // Runs `fn` on a pooled connection outside any transaction.
   absl::Status Run(const std::function<absl::Status(Connection&)>& fn);
@@ -129,8 +154,11 @@ class Pool {
   absl::StatusOr<std::unique_ptr<ConnectionState>> Acquire();
   void Release(std::unique_ptr<ConnectionState> state, bool broken);
   absl::StatusOr<std::unique_ptr<ConnectionState>> Connect();
+  // Hands the wake-ups of committed work on `conn` to the sink.
+  void SendWakes(Connection& conn);
 
   PoolOptions options_;
+  WakeSink wake_sink_;
   absl::Mutex mu_;
   std::vector<std::unique_ptr<ConnectionState>> idle_ ABSL_GUARDED_BY(mu_);
   int open_ ABSL_GUARDED_BY(mu_) = 0;

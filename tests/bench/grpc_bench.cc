@@ -31,6 +31,8 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "leadrelay/v1/account.grpc.pb.h"
 #include "leadrelay/v1/lead.grpc.pb.h"
 #include "leadrelay/v1/lead.pb.h"
 
@@ -39,7 +41,8 @@ ABSL_FLAG(std::string, api_key, "", "API key (internal plan, ingest+read)");
 ABSL_FLAG(int, concurrency, 32, "concurrent callers, one thread each");
 ABSL_FLAG(int, seconds, 10, "measured duration per method");
 ABSL_FLAG(double, warmup_seconds, 1.0, "uncounted warm-up per method");
-ABSL_FLAG(std::string, method, "both", "create, get or both");
+ABSL_FLAG(std::string, method, "both",
+          "comma-separated: create, get, getme; both = create,get");
 ABSL_FLAG(int, channels, 4, "gRPC channels (TCP connections) to spread over");
 ABSL_FLAG(int, seed_leads, 200, "leads created before the GetLead run");
 ABSL_FLAG(int, deadline_ms, 10000, "per-call deadline");
@@ -50,13 +53,18 @@ namespace {
 // Latencies are measured on the steady clock; gRPC deadlines take the system
 // clock.
 using Clock = std::chrono::steady_clock;
+using v1::AccountService;
 using v1::LeadService;
 
 // ------------------------------------------------------------------ channels
 
-std::vector<std::unique_ptr<LeadService::Stub>> MakeStubs(
-    const std::string& target, int count) {
-  std::vector<std::unique_ptr<LeadService::Stub>> stubs;
+struct Stubs {
+  std::unique_ptr<LeadService::Stub> leads;
+  std::unique_ptr<AccountService::Stub> accounts;
+};
+
+std::vector<Stubs> MakeStubs(const std::string& target, int count) {
+  std::vector<Stubs> stubs;
   for (int i = 0; i < count; ++i) {
     grpc::ChannelArguments args;
     // A distinct argument set plus a local subchannel pool: each channel gets
@@ -70,7 +78,8 @@ std::vector<std::unique_ptr<LeadService::Stub>> MakeStubs(
       std::fprintf(stderr, "cannot connect to %s\n", target.c_str());
       std::exit(2);
     }
-    stubs.push_back(LeadService::NewStub(channel));
+    stubs.push_back(
+        {LeadService::NewStub(channel), AccountService::NewStub(channel)});
   }
   return stubs;
 }
@@ -196,11 +205,15 @@ struct Setup {
   int concurrency;
   int seconds;
   double warmup_s;
-  std::vector<std::unique_ptr<LeadService::Stub>>* stubs;
+  std::vector<Stubs>* stubs;
 };
 
 LeadService::Stub& StubFor(const Setup& setup, int thread) {
-  return *(*setup.stubs)[thread % setup.stubs->size()];
+  return *(*setup.stubs)[thread % setup.stubs->size()].leads;
+}
+
+AccountService::Stub& AccountStubFor(const Setup& setup, int thread) {
+  return *(*setup.stubs)[thread % setup.stubs->size()].accounts;
 }
 
 void BenchCreate(const Setup& setup) {
@@ -254,11 +267,28 @@ void BenchGet(const Setup& setup) {
   Report("GetLead", stats, setup.seconds);
 }
 
+void BenchGetMe(const Setup& setup) {
+  auto stats = RunClosedLoop(setup.concurrency, setup.warmup_s, setup.seconds,
+                             [&](int t, std::mt19937_64&) {
+                               v1::GetMeRequest request;
+                               v1::GetMeResponse reply;
+                               grpc::ClientContext ctx;
+                               PrepareContext(ctx, setup.api_key);
+                               return AccountStubFor(setup, t).GetMe(
+                                   &ctx, request, &reply);
+                             });
+  Report("GetMe", stats, setup.seconds);
+}
+
 int Main() {
-  const std::string method = absl::GetFlag(FLAGS_method);
-  if (method != "create" && method != "get" && method != "both") {
-    std::fprintf(stderr, "--method must be create, get or both\n");
-    return 2;
+  std::string method = absl::GetFlag(FLAGS_method);
+  if (method == "both") method = "create,get";
+  std::vector<std::string> methods = absl::StrSplit(method, ',');
+  for (const std::string& m : methods) {
+    if (m != "create" && m != "get" && m != "getme") {
+      std::fprintf(stderr, "--method: create, get, getme or both\n");
+      return 2;
+    }
   }
   Setup setup;
   setup.api_key = absl::GetFlag(FLAGS_api_key);
@@ -276,8 +306,11 @@ int Main() {
               absl::GetFlag(FLAGS_target).c_str(), setup.concurrency,
               stubs.size(), setup.seconds, setup.warmup_s);
   std::fflush(stdout);
-  if (method == "create" || method == "both") BenchCreate(setup);
-  if (method == "get" || method == "both") BenchGet(setup);
+  for (const std::string& m : methods) {
+    if (m == "create") BenchCreate(setup);
+    if (m == "get") BenchGet(setup);
+    if (m == "getme") BenchGetMe(setup);
+  }
   return 0;
 }
 
@@ -288,7 +321,7 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Load-tests CreateLead/GetLead of a running leadrelay-server.\n"
       "  leadrelay_grpc_bench --target=HOST:PORT --api_key=KEY "
-      "[--concurrency=32 --seconds=10 --method=create|get|both]");
+      "[--concurrency=32 --seconds=10 --method=create,get,getme]");
   absl::ParseCommandLine(argc, argv);
   return leadrelay::bench::Main();
 }

@@ -5,7 +5,10 @@
 #     (6,000 deliveries/s offered), sustained deliveries/s;
 #  3. drain: the same events published with no dispatcher running, then one
 #     server dispatches the backlog: the dispatcher's own deliveries/s.
-# Prints server and PostgreSQL CPU for each. Build first:
+# Prints server and PostgreSQL CPU for each. With BASELINE_SERVER_BIN set to
+# another leadrelay-server binary (e.g. one built from an older commit), the
+# drain also runs with that binary as the dispatcher, in the same run, and
+# the ratio of the two drains is printed. Build first:
 #   cmake --build build --target leadrelay-server leadrelay_delivery_bench
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -41,7 +44,7 @@ run_case() {  # name rate webhooks accounts
   local dispatch=true extra=()
   if [ -n "${DRAIN:-}" ]; then
     dispatch=false
-    extra=(--after_publish="$SERVER --database_url=$url \
+    extra=(--after_publish="${DISPATCHER:-$SERVER} --database_url=$url \
 --grpc_address=127.0.0.1:$(lr_free_port) --allow_webhook_hosts=127.0.0.1 \
 --max_in_flight_per_endpoint=32 >$WORK/dispatcher.log 2>&1 & echo \$! >$WORK/dispatcher.pid")
   fi
@@ -56,7 +59,7 @@ run_case() {  # name rate webhooks accounts
   s0=$(ticks "$SERVER_PID") p0=$(ticks $pg_pids) t0=$(date +%s.%N)
   echo "== $name"
   "$BENCH" --target="127.0.0.1:$port" --api_keys="$keys" --rate="$rate" \
-    --webhooks="$hooks" --seconds=10 "${extra[@]}" || true
+    --webhooks="$hooks" --seconds=10 "${extra[@]}" | tee "$WORK/$name.out" || true
   if [ -f "$WORK/dispatcher.pid" ]; then
     kill "$(cat "$WORK/dispatcher.pid")" 2>/dev/null || true
     rm -f "$WORK/dispatcher.pid"
@@ -72,6 +75,18 @@ run_case() {  # name rate webhooks accounts
 }
 
 echo "leadrelay delivery bench: $(nproc) cores, PostgreSQL durable"
-run_case latency 500 1 1
-run_case throughput 2000 3 4
+if [ -z "${ONLY_DRAIN:-}" ]; then  # ONLY_DRAIN=1: just the drain(s)
+  run_case latency 500 1 1
+  run_case throughput 2000 3 4
+fi
+if [ -n "${BASELINE_SERVER_BIN:-}" ]; then
+  bench_require "$BASELINE_SERVER_BIN"
+  DRAIN=1 DISPATCHER=$BASELINE_SERVER_BIN run_case drain_baseline 2000 3 4
+fi
 DRAIN=1 run_case drain 2000 3 4
+if [ -n "${BASELINE_SERVER_BIN:-}" ]; then
+  rate() { sed -n 's/^sustained deliveries\/s=\([0-9]*\).*$/\1/p' "$WORK/$1.out"; }
+  awk -v a="$(rate drain)" -v b="$(rate drain_baseline)" \
+    'BEGIN {printf "== drain, same run: this build %d/s vs baseline %d/s = %.2fx\n",
+            a, b, (b > 0 ? a / b : 0)}'
+fi

@@ -197,6 +197,33 @@ TEST_F(StreamTest, CreateLeadReachesTheStreamAsLeadNew) {
   ExpectSameEvents(sub, Logged(marker.cursor()), "lead.new");
 }
 
+// Concurrent CreateLeads are written in batches and their wake-ups are sent
+// after commit, coalesced: every lead.new still reaches a live stream, once,
+// in log order, on the server that wrote it and on another replica.
+TEST_F(StreamTest, ConcurrentCreateLeadsReachStreamsOnceEachInLogOrder) {
+  constexpr int kProducers = 8;
+  constexpr int kPerProducer = 40;
+  constexpr int kTotal = kProducers * kPerProducer;
+  v1::Event marker = Dm("marker");
+  Subscription here(events(0), key_, After(marker.cursor()));
+  Subscription there(events(1), key_, After(marker.cursor()));
+  std::vector<std::thread> producers;
+  for (int p = 0; p < kProducers; ++p) {
+    producers.emplace_back([&, p] {
+      for (int i = 0; i < kPerProducer; ++i) CreateLead("solar", 50 + p, key_);
+    });
+  }
+  for (std::thread& t : producers) t.join();
+
+  std::vector<v1::Event> want = Logged(marker.cursor());
+  ASSERT_EQ(static_cast<int>(want.size()), kTotal);
+  for (Subscription* sub : {&here, &there}) {
+    ASSERT_TRUE(sub->WaitForEvents(kTotal)) << sub->Summary();
+  }
+  ExpectSameEvents(here, want, "the writing server's stream");
+  ExpectSameEvents(there, want, "another replica's stream");
+}
+
 // --- Filters ---------------------------------------------------------------
 
 TEST_F(StreamTest, TypeFilterDeliversOnlyTheChosenTypes) {

@@ -1,0 +1,64 @@
+// Group commit for CreateLead. Concurrent new leads of one account are
+// written together by one statement (leadrelay_create_leads) in one
+// transaction, so they share a round trip and a commit (one fsync) instead
+// of paying one each. Each caller still gets its own outcome: one lead's
+// insufficient_credits or existing external_id does not affect the others.
+//
+// No thread of its own: the first caller to find its account idle writes
+// whatever is queued by then, including its own lead; callers arriving
+// meanwhile queue for the next batch, which one of them writes. At most
+// `max_writers` batches of an account run at once, so PostgreSQL can also
+// group their commits.
+#ifndef LEADRELAY_SERVER_STORE_LEAD_BATCHER_H_
+#define LEADRELAY_SERVER_STORE_LEAD_BATCHER_H_
+
+#include <deque>
+#include <string>
+
+#include "absl/container/node_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "store/leads_repo.h"
+#include "store/pg.h"
+
+namespace leadrelay::store {
+
+struct LeadBatcherOptions {
+  int max_batch = 64;   // leads per statement
+  int max_writers = 2;  // batches of one account in flight at once
+};
+
+class LeadBatcher {
+ public:
+  LeadBatcher(Pool& pool, LeadBatcherOptions options = {});
+  LeadBatcher(const LeadBatcher&) = delete;
+  LeadBatcher& operator=(const LeadBatcher&) = delete;
+
+  // Stores `lead` (validated and prepared) of `account_id` for `cost`
+  // credits with its lead.new event; see CreateLeads for the outcomes.
+  // Blocks until its batch has committed or failed.
+  absl::StatusOr<LeadInsert> Create(const std::string& account_id, int cost,
+                                    NewLead lead);
+
+ private:
+  struct Request;
+  struct Account {
+    std::deque<Request*> queued;
+    int writers = 0;
+  };
+
+  // Writes `batch` (all of one account and cost) and completes each request.
+  void Write(const std::string& account_id, int cost,
+             const std::vector<Request*>& batch);
+
+  Pool& pool_;
+  LeadBatcherOptions options_;
+  absl::Mutex mu_;
+  // Node map: a waiting caller keeps a pointer to its account's entry, which
+  // is erased only once nobody waits on it.
+  absl::node_hash_map<std::string, Account> accounts_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace leadrelay::store
+
+#endif  // LEADRELAY_SERVER_STORE_LEAD_BATCHER_H_

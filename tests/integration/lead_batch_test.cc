@@ -1,0 +1,154 @@
+// Concurrent CreateLeads of one account are written together (one statement
+// and one commit per batch): each caller still gets its own outcome, and
+// credits, idempotency and events behave as for CreateLeads one at a time.
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "support/fixture.h"
+
+namespace leadrelay::itest {
+namespace {
+
+using ::grpc::StatusCode;
+
+class LeadBatchTest : public ServerTest {
+ protected:
+  // Runs CreateLead for each of `leads` at once, one thread each.
+  std::vector<grpc::Status> CreateAtOnce(const std::string& key,
+                                         const std::vector<v1::Lead>& leads,
+                                         std::vector<v1::Lead>* created) {
+    std::vector<grpc::Status> statuses(leads.size());
+    created->assign(leads.size(), v1::Lead());
+    std::vector<std::thread> callers;
+    for (size_t i = 0; i < leads.size(); ++i) {
+      callers.emplace_back(
+          [&, i] { statuses[i] = CreateLead(key, leads[i], &(*created)[i]); });
+    }
+    for (std::thread& t : callers) t.join();
+    return statuses;
+  }
+
+  int64_t Count(const std::string& table, const std::string& account_id) {
+    return SqlInt("SELECT count(*) FROM " + table + " WHERE account_id = $1",
+                  {account_id});
+  }
+};
+
+TEST_F(LeadBatchTest, ConcurrentCreatesBeyondTheBalanceFailOnlyTheUnpaidOnes) {
+  constexpr int kCredits = 5;
+  constexpr int kCallers = 16;
+  absl::StatusOr<Account> account = NewAccount("enterprise", kCredits);
+  ASSERT_TRUE(account.ok()) << account.status();
+  std::vector<v1::Lead> leads(kCallers, SampleLead());
+  std::vector<v1::Lead> created;
+  std::vector<grpc::Status> statuses =
+      CreateAtOnce(account->admin_key, leads, &created);
+
+  int ok = 0;
+  for (int i = 0; i < kCallers; ++i) {
+    if (statuses[i].ok()) {
+      ++ok;
+      v1::Lead stored;
+      EXPECT_TRUE(IsOk(GetLead(account->admin_key, created[i].id(), &stored)))
+          << "an acknowledged lead is stored";
+      continue;
+    }
+    EXPECT_TRUE(HasError(statuses[i], StatusCode::PERMISSION_DENIED,
+                         "insufficient_credits"))
+        << "caller " << i << ": " << Describe(statuses[i]);
+  }
+  EXPECT_EQ(ok, kCredits) << "every credit buys one lead, no more";
+  EXPECT_EQ(Count("leads", account->id), kCredits);
+  EXPECT_EQ(AllEvents(account->admin_key, {"lead.new"}).size(),
+            static_cast<size_t>(kCredits));
+  EXPECT_EQ(StoredCredits(account->id), 0);
+}
+
+TEST_F(LeadBatchTest, AnInvalidLeadAmongConcurrentCreatesFailsAlone) {
+  absl::StatusOr<Account> account = NewAccount("enterprise", 100);
+  ASSERT_TRUE(account.ok()) << account.status();
+  std::vector<v1::Lead> leads(12, SampleLead());
+  for (size_t i = 0; i < leads.size(); i += 3) leads[i].set_score(101);
+  std::vector<v1::Lead> created;
+  std::vector<grpc::Status> statuses =
+      CreateAtOnce(account->admin_key, leads, &created);
+
+  for (size_t i = 0; i < leads.size(); ++i) {
+    if (i % 3 == 0) {
+      EXPECT_TRUE(HasError(statuses[i], StatusCode::INVALID_ARGUMENT,
+                           "invalid_request"))
+          << "caller " << i << ": " << Describe(statuses[i]);
+    } else {
+      EXPECT_TRUE(IsOk(statuses[i])) << "caller " << i;
+    }
+  }
+  EXPECT_EQ(Count("leads", account->id), 8);
+  EXPECT_EQ(StoredCredits(account->id), 92);
+}
+
+TEST_F(LeadBatchTest, ConcurrentRetriesOfSeveralExternalIdsChargeEachOnce) {
+  constexpr int kExternalIds = 4;
+  constexpr int kRetries = 4;
+  absl::StatusOr<Account> account = NewAccount("enterprise", 100);
+  ASSERT_TRUE(account.ok()) << account.status();
+  std::vector<v1::Lead> leads;
+  for (int r = 0; r < kRetries; ++r) {
+    for (int e = 0; e < kExternalIds; ++e) {
+      v1::Lead lead = SampleLead();
+      lead.set_external_id(absl::StrCat("crm-batch-", e));
+      leads.push_back(lead);
+    }
+  }
+  std::vector<v1::Lead> created;
+  std::vector<grpc::Status> statuses =
+      CreateAtOnce(account->admin_key, leads, &created);
+
+  std::vector<std::string> id_of(kExternalIds);
+  for (size_t i = 0; i < leads.size(); ++i) {
+    ASSERT_TRUE(IsOk(statuses[i])) << "caller " << i;
+    EXPECT_EQ(created[i].external_id(), leads[i].external_id());
+    std::string& id = id_of[i % kExternalIds];
+    if (id.empty()) id = created[i].id();
+    EXPECT_EQ(created[i].id(), id) << "every retry gets the same lead";
+  }
+  EXPECT_EQ(Count("leads", account->id), kExternalIds);
+  EXPECT_EQ(AllEvents(account->admin_key, {"lead.new"}).size(),
+            static_cast<size_t>(kExternalIds));
+  EXPECT_EQ(StoredCredits(account->id), 100 - kExternalIds);
+}
+
+TEST_F(LeadBatchTest, ConcurrentCreatesOfTwoAccountsStayApart) {
+  absl::StatusOr<Account> rich = NewAccount("enterprise", 100);
+  absl::StatusOr<Account> broke = NewAccount("enterprise", 0);
+  ASSERT_TRUE(rich.ok() && broke.ok());
+  std::vector<grpc::Status> statuses(16);
+  std::vector<v1::Lead> created(16);
+  std::vector<std::thread> callers;
+  for (int i = 0; i < 16; ++i) {
+    callers.emplace_back([&, i] {
+      const Account& a = i % 2 == 0 ? *rich : *broke;
+      statuses[i] = CreateLead(a.admin_key, SampleLead(), &created[i]);
+    });
+  }
+  for (std::thread& t : callers) t.join();
+  for (int i = 0; i < 16; ++i) {
+    if (i % 2 == 0) {
+      EXPECT_TRUE(IsOk(statuses[i])) << "caller " << i;
+      EXPECT_EQ(created[i].vertical(), "solar");
+    } else {
+      EXPECT_TRUE(HasError(statuses[i], StatusCode::PERMISSION_DENIED,
+                           "insufficient_credits"))
+          << "caller " << i;
+    }
+  }
+  EXPECT_EQ(Count("leads", rich->id), 8);
+  EXPECT_EQ(Count("leads", broke->id), 0);
+  EXPECT_EQ(Count("events", broke->id), 0);
+  EXPECT_EQ(StoredCredits(rich->id), 92);
+}
+
+}  // namespace
+}  // namespace leadrelay::itest
