@@ -9,6 +9,7 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
+#include "services/malformed_request_interceptor.h"
 #include "services/services.h"
 
 namespace leadrelay {
@@ -29,7 +30,8 @@ class GrpcServer : public RunningServer {
         keys_(deps),
         leads_(deps),
         events_(deps),
-        webhooks_(deps) {}
+        webhooks_(deps),
+        max_receive_bytes_(domain::GrpcMaxReceiveBytes(deps.options.limits)) {}
 
   absl::Status Start(const GrpcServerOptions& options) {
     grpc::EnableDefaultHealthCheckService(true);
@@ -52,7 +54,14 @@ class GrpcServer : public RunningServer {
     builder.RegisterService(&leads_);
     builder.RegisterService(&events_);
     builder.RegisterService(&webhooks_);
-    builder.SetMaxReceiveMessageSize(4 << 20);
+    // Above the request limit, so the server itself refuses most oversize
+    // requests, with payload_too_large; beyond this gRPC refuses them.
+    builder.SetMaxReceiveMessageSize(static_cast<int>(max_receive_bytes_));
+    std::vector<
+        std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+        interceptors;
+    interceptors.push_back(MalformedRequestInterceptorFactory());
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
     server_ = builder.BuildAndStart();
     if (server_ == nullptr) {
       return absl::UnavailableError(
@@ -77,6 +86,7 @@ class GrpcServer : public RunningServer {
   LeadServiceImpl leads_;
   EventServiceImpl events_;
   WebhookServiceImpl webhooks_;
+  size_t max_receive_bytes_;
   std::unique_ptr<grpc::Server> server_;
 };
 
