@@ -296,7 +296,7 @@ TEST_F(HardeningTest, MalformedProtobufAndInvalidUtf8AreInvalidRequest) {
     grpc::ByteBuffer response;
     grpc::Status status;
     auto reader = stub.PrepareUnaryCall(
-        &context, "/leadrelay.v1.LeadService.GetLead", request, &queue);
+        &context, "/leadrelay.v1.LeadService/GetLead", request, &queue);
     reader->StartCall();
     reader->Finish(&response, &status, reinterpret_cast<void*>(1));
     void* tag = nullptr;
