@@ -13,7 +13,20 @@ import json
 import os
 import sys
 
-import grpc
+try:
+    import grpc
+except ModuleNotFoundError:
+    # Run as `python3 scripts/call.py` by a python3 that is not Debian's (a
+    # venv or pyenv): Debian's has the python3-grpcio this script needs.
+    DEBIAN_PYTHON = "/usr/bin/python3"
+    if os.path.realpath(sys.executable) != os.path.realpath(DEBIAN_PYTHON) \
+            and os.access(DEBIAN_PYTHON, os.X_OK) \
+            and not os.environ.get("LEADRELAY_CALL_REEXEC"):
+        os.environ["LEADRELAY_CALL_REEXEC"] = "1"
+        os.execv(DEBIAN_PYTHON, [DEBIAN_PYTHON] + sys.argv)
+    sys.exit("call.py needs the grpc module: run it with /usr/bin/python3 "
+             "after `apt-get install python3-grpcio python3-protobuf` "
+             "(scripts/lib.sh lr_install_deps installs them)")
 from google.protobuf import descriptor_pb2, descriptor_pool, json_format
 from google.protobuf import message_factory
 

@@ -10,6 +10,7 @@
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "ops/call_observer.h"
+#include "services/malformed_request_interceptor.h"
 #include "services/services.h"
 
 namespace leadrelay {
@@ -33,7 +34,8 @@ class GrpcServer : public RunningServer {
         keys_(deps),
         leads_(deps),
         events_(deps),
-        webhooks_(deps) {}
+        webhooks_(deps),
+        max_receive_bytes_(domain::GrpcMaxReceiveBytes(deps.options.limits)) {}
 
   absl::Status Start(const GrpcServerOptions& options) {
     grpc::EnableDefaultHealthCheckService(true);
@@ -56,8 +58,12 @@ class GrpcServer : public RunningServer {
     builder.RegisterService(&leads_);
     builder.RegisterService(&events_);
     builder.RegisterService(&webhooks_);
-    builder.SetMaxReceiveMessageSize(4 << 20);
-    builder.experimental().SetInterceptorCreators(ops::ServerInterceptors());
+    // Above the request limit, so the server itself refuses most oversize
+    // requests, with payload_too_large; beyond this gRPC refuses them.
+    builder.SetMaxReceiveMessageSize(static_cast<int>(max_receive_bytes_));
+    auto interceptors = ops::ServerInterceptors();
+    interceptors.push_back(MalformedRequestInterceptorFactory());
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
     // The synchronous server runs each call on a thread that was polling;
     // past MAX_POLLERS idle pollers a thread exits after its call, and
     // below MIN_POLLERS one is spawned. gRPC's defaults (1 and 2) make a
@@ -95,6 +101,7 @@ class GrpcServer : public RunningServer {
   LeadServiceImpl leads_;
   EventServiceImpl events_;
   WebhookServiceImpl webhooks_;
+  size_t max_receive_bytes_;
   std::unique_ptr<grpc::Server> server_;
 };
 

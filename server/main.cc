@@ -2,6 +2,9 @@
 //
 //   leadrelay-server --database_url=postgresql://... --grpc_address=:50051
 //   leadrelay-server --database_url=... --bootstrap_account=NAME
+#include <malloc.h>
+
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -11,6 +14,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -20,6 +25,7 @@
 #include "bootstrap.h"
 #include "common/log.h"
 #include "delivery/dispatcher.h"
+#include "domain/input_limits.h"
 #include "gateway/gateway.h"
 #include "grpc_server.h"
 #include "ops/call_observer.h"
@@ -89,6 +95,20 @@ ABSL_FLAG(int, stream_ring_capacity, 4096,
           "newest events kept in memory per streamed account");
 ABSL_FLAG(absl::Duration, stream_poll_interval, absl::Milliseconds(200),
           "stream feeds re-read the log this often after a notification");
+ABSL_FLAG(int64_t, stream_ring_bytes, 8 << 20,
+          "bytes of serialized events kept in memory per streamed account");
+ABSL_FLAG(int64_t, stream_subscriber_bytes, 1 << 20,
+          "bytes of events queued per stream when it is served from the log");
+ABSL_FLAG(int64_t, stream_account_bytes, 32 << 20,
+          "bytes of events held for one account's streams in all (ring and "
+          "queues); a stream over it waits and is served from the log");
+ABSL_FLAG(int64_t, max_request_bytes, 512 << 10,
+          "largest serialized request; larger ones get payload_too_large");
+ABSL_FLAG(int64_t, max_event_bytes, 256 << 10,
+          "largest serialized event PublishEvent accepts");
+ABSL_FLAG(int64_t, max_response_bytes, 1 << 20,
+          "list responses are cut to about this many bytes (with a token or "
+          "cursor for the rest)");
 ABSL_FLAG(absl::Duration, delivery_retention, absl::Hours(24 * 30),
           "keep finished deliveries and their attempts this long");
 
@@ -201,6 +221,14 @@ int Run() {
   hub_options.max_streams_per_key = absl::GetFlag(FLAGS_max_streams_per_key);
   hub_options.ring_capacity = absl::GetFlag(FLAGS_stream_ring_capacity);
   hub_options.poll_interval = absl::GetFlag(FLAGS_stream_poll_interval);
+  hub_options.account_max_bytes = static_cast<size_t>(
+      std::max<int64_t>(absl::GetFlag(FLAGS_stream_account_bytes), 1));
+  hub_options.ring_max_bytes =
+      std::min(static_cast<size_t>(std::max<int64_t>(
+                   absl::GetFlag(FLAGS_stream_ring_bytes), 1)),
+               hub_options.account_max_bytes);
+  hub_options.subscriber_max_bytes = static_cast<size_t>(
+      std::max<int64_t>(absl::GetFlag(FLAGS_stream_subscriber_bytes), 1));
   stream::EventHub hub(pool, hub_options);
   hub.Start();
 
@@ -227,6 +255,13 @@ int Run() {
   deps.options.allowed_webhook_hosts = absl::GetFlag(FLAGS_allow_webhook_hosts);
   deps.options.secret_rotation_grace =
       absl::GetFlag(FLAGS_secret_rotation_grace);
+  deps.options.limits.max_request_bytes =
+      static_cast<size_t>(std::clamp<int64_t>(
+          absl::GetFlag(FLAGS_max_request_bytes), 1024, 64 << 20));
+  deps.options.limits.max_event_bytes = static_cast<size_t>(std::clamp<int64_t>(
+      absl::GetFlag(FLAGS_max_event_bytes), 1024, 64 << 20));
+  deps.options.max_response_bytes = static_cast<size_t>(std::clamp<int64_t>(
+      absl::GetFlag(FLAGS_max_response_bytes), 64 << 10, 64 << 20));
 
   GrpcServerOptions server_options;
   server_options.address = absl::GetFlag(FLAGS_grpc_address);
@@ -303,8 +338,20 @@ int Run() {
 }  // namespace leadrelay
 
 int main(int argc, char** argv) {
+  // Buffers of 128 KiB and more are mapped and unmapped on their own, so
+  // memory held for large events goes back to the system once freed (glibc
+  // would otherwise raise this threshold and keep such buffers).
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   absl::SetProgramUsageMessage(
       "leadrelay gRPC server. See README.md for the flags in context.");
+  // --help lists this program's own flags (by default absl looks for a
+  // source file named after the binary, and finds none).
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view path) {
+    return absl::StrContains(path, "server/main.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
   absl::ParseCommandLine(argc, argv);
   return leadrelay::Run();
 }

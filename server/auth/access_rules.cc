@@ -60,8 +60,9 @@ std::string ScopeName(v1::Scope scope) {
 absl::Status ValidateScopes(const std::vector<std::string>& scopes) {
   for (const std::string& s : scopes) {
     if (s != "read" && s != "write" && s != "ingest" && s != "admin") {
-      return InvalidRequest(absl::StrCat(
-          "unknown scope '", s, "'; scopes are read, write, ingest, admin"));
+      return InvalidRequest(
+          absl::StrCat("unknown scope '", EchoValue(s),
+                       "'; scopes are read, write, ingest, admin"));
     }
   }
   return absl::OkStatus();

@@ -37,9 +37,9 @@ absl::Status InsufficientCredits(int needed, int available) {
 }
 
 absl::Status NotFound(absl::string_view what, absl::string_view id) {
-  return WithReason(
-      absl::NotFoundError(absl::StrCat(what, " '", id, "' not found")),
-      kReasonNotFound);
+  return WithReason(absl::NotFoundError(
+                        absl::StrCat(what, " '", EchoValue(id), "' not found")),
+                    kReasonNotFound);
 }
 
 absl::Status RateLimited(int retry_after_seconds, int limit) {
@@ -55,6 +55,27 @@ absl::Status RateLimited(int retry_after_seconds, int limit) {
 
 absl::Status Unavailable(absl::string_view message) {
   return WithReason(absl::UnavailableError(message), kReasonUnavailable);
+}
+
+absl::Status PayloadTooLarge(absl::string_view message) {
+  return WithReason(absl::ResourceExhaustedError(message),
+                    kReasonPayloadTooLarge);
+}
+
+absl::Status TooManyStreams(absl::string_view message) {
+  return WithReason(absl::ResourceExhaustedError(message),
+                    kReasonTooManyStreams);
+}
+
+std::string EchoValue(absl::string_view value) {
+  constexpr size_t kMax = 64;
+  if (value.size() <= kMax) return std::string(value);
+  size_t cut = kMax;
+  // Back up over continuation bytes so a multi-byte character stays whole.
+  while (cut > 0 && (static_cast<unsigned char>(value[cut]) & 0xC0) == 0x80) {
+    --cut;
+  }
+  return absl::StrCat(value.substr(0, cut), "\xE2\x80\xA6");
 }
 
 absl::Status Internal(absl::string_view message) {
@@ -74,8 +95,9 @@ std::string ReasonOf(const absl::Status& status) {
       return std::string(kReasonForbidden);
     case absl::StatusCode::kNotFound:
       return std::string(kReasonNotFound);
+    // Only the rate limiter says rate_limited, and it attaches its reason;
+    // any other exhausted resource is a server-side condition.
     case absl::StatusCode::kResourceExhausted:
-      return std::string(kReasonRateLimited);
     case absl::StatusCode::kUnavailable:
     case absl::StatusCode::kDeadlineExceeded:
       return std::string(kReasonUnavailable);

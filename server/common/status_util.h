@@ -21,6 +21,11 @@ inline constexpr absl::string_view kReasonNotFound = "not_found";
 inline constexpr absl::string_view kReasonRateLimited = "rate_limited";
 inline constexpr absl::string_view kReasonInternal = "internal_error";
 inline constexpr absl::string_view kReasonUnavailable = "unavailable";
+// A request larger than --max_request_bytes (REST 413).
+inline constexpr absl::string_view kReasonPayloadTooLarge = "payload_too_large";
+// The per-key cap on concurrent StreamEvents calls (REST 429, no Retry-After:
+// a slot frees when one of the key's own streams ends, not after a delay).
+inline constexpr absl::string_view kReasonTooManyStreams = "too_many_streams";
 
 absl::Status InvalidRequest(absl::string_view message);
 absl::Status Unauthorized(absl::string_view message);
@@ -29,8 +34,15 @@ absl::Status InsufficientCredits(int needed, int available);
 absl::Status NotFound(absl::string_view what, absl::string_view id);
 absl::Status RateLimited(int retry_after_seconds, int limit);
 absl::Status Unavailable(absl::string_view message);
+absl::Status PayloadTooLarge(absl::string_view message);
+absl::Status TooManyStreams(absl::string_view message);
 // Logged in full by the caller; the client sees only a generic message.
 absl::Status Internal(absl::string_view message);
+
+// `value` as echoed in an error message: at most 64 bytes (cut at a UTF-8
+// character boundary) followed by "…", so a huge input cannot inflate the
+// error (gRPC metadata has a size limit).
+std::string EchoValue(absl::string_view value);
 
 // The public reason of `status`: the one attached, else derived from its code.
 std::string ReasonOf(const absl::Status& status);

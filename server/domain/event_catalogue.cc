@@ -83,7 +83,7 @@ absl::Status ValidateSubscription(const std::vector<std::string>& events) {
   for (const std::string& e : events) {
     if (!IsKnownEventType(e)) {
       return InvalidRequest(
-          absl::StrCat("unknown event type '", e,
+          absl::StrCat("unknown event type '", EchoValue(e),
                        "'; known types: ", absl::StrJoin(EventTypes(), ", ")));
     }
   }
@@ -95,7 +95,7 @@ absl::Status BuildPublishedEvent(const v1::PublishEventRequest& request,
   const EventKind* kind = Find(request.type());
   if (kind == nullptr) {
     return InvalidRequest(
-        absl::StrCat("unknown event type '", request.type(),
+        absl::StrCat("unknown event type '", EchoValue(request.type()),
                      "'; known types: ", absl::StrJoin(EventTypes(), ", ")));
   }
   if (kind->payload == Case::DATA_NOT_SET) {

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status_util.h"
+#include "domain/page_budget.h"
 
 namespace leadrelay::domain {
 namespace {
@@ -32,8 +33,8 @@ absl::Status CheckVocabulary(absl::string_view field, std::string& value,
   absl::AsciiStrToLower(&value);
   if (OneOf(set, value)) return absl::OkStatus();
   return InvalidRequest(absl::StrCat(field, " must be one of ",
-                                     absl::StrJoin(set, ", "), "; got '", value,
-                                     "'"));
+                                     absl::StrJoin(set, ", "), "; got '",
+                                     EchoValue(value), "'"));
 }
 
 absl::Status CheckLength(absl::string_view field, absl::string_view value,
@@ -103,11 +104,11 @@ absl::Status NormalizeNewLead(v1::Lead& lead) {
   if (!lead.phone().empty() && !IsValidPhone(lead.phone())) {
     return InvalidRequest(absl::StrCat(
         "phone must be in E.164 format such as +27823456789; got '",
-        lead.phone(), "'"));
+        EchoValue(lead.phone()), "'"));
   }
   if (!lead.email().empty() && !IsValidEmail(lead.email())) {
-    return InvalidRequest(
-        absl::StrCat("email is not a valid address: '", lead.email(), "'"));
+    return InvalidRequest(absl::StrCat("email is not a valid address: '",
+                                       EchoValue(lead.email()), "'"));
   }
   if (!lead.status().empty() && lead.status() != "new") {
     return InvalidRequest("status of a new lead is 'new'; leave it empty");
@@ -195,11 +196,12 @@ absl::StatusOr<absl::Time> ParseDate(absl::string_view field,
     shaped = i == 4 || i == 7 ||
              absl::ascii_isdigit(static_cast<unsigned char>(date[i]));
   }
-  if (!shaped ||
+  // Year 0000 is not a date PostgreSQL or ISO 8601 (without extension) has.
+  if (!shaped || date.substr(0, 4) == "0000" ||
       !absl::ParseTime("%Y-%m-%d", date, absl::UTCTimeZone(), &t, &err)) {
     return InvalidRequest(absl::StrCat(
-        field, " must be an ISO 8601 date such as 2026-05-01; got '", date,
-        "'"));
+        field, " must be an ISO 8601 date such as 2026-05-01; got '",
+        EchoValue(date), "'"));
   }
   return t;
 }
@@ -238,6 +240,7 @@ absl::StatusOr<LeadQuery> ParseLeadQuery(const v1::ListLeadsRequest& r) {
   }
   if (r.limit() > 0) q.limit = r.limit();
   if (q.page > 1000000) return InvalidRequest("page is too large");
+  LR_ASSIGN_OR_RETURN(q.offset, PageOffset(r.page_token(), q.page, q.limit));
   return q;
 }
 

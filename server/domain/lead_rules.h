@@ -45,6 +45,7 @@ struct LeadQuery {
   std::optional<absl::Time> until;  // exclusive (day after date_to)
   int page = 1;
   int limit = 25;
+  int offset = 0;  // from page_token when given, else from page and limit
 };
 
 inline constexpr int kMaxPageSize = 100;

@@ -1,5 +1,6 @@
 #include "auth/access_rules.h"
 #include "common/status_util.h"
+#include "domain/input_limits.h"
 #include "services/services.h"
 #include "store/accounts_repo.h"
 #include "store/api_keys_repo.h"
@@ -58,7 +59,7 @@ grpc::Status ApiKeyServiceImpl::CreateApiKey(grpc::ServerContext* ctx,
                                              const v1::CreateApiKeyRequest* req,
                                              v1::CreateApiKeyResponse* resp) {
   return Serve(
-      deps_, ctx, "leadrelay.v1.ApiKeyService.CreateApiKey",
+      deps_, ctx, "leadrelay.v1.ApiKeyService.CreateApiKey", *req,
       [&](const auth::Caller& caller) -> absl::Status {
         if (req->name().empty() || req->name().size() > 100) {
           return InvalidRequest("name is required (at most 100 characters)");
@@ -66,6 +67,7 @@ grpc::Status ApiKeyServiceImpl::CreateApiKey(grpc::ServerContext* ctx,
         std::vector<std::string> scopes(req->scopes().begin(),
                                         req->scopes().end());
         if (scopes.empty()) scopes = {"read", "write"};
+        scopes = domain::Deduplicated(std::move(scopes));
         LR_RETURN_IF_ERROR(auth::ValidateScopes(scopes));
         return deps_.pool->Run([&](Connection& conn) -> absl::Status {
           LR_ASSIGN_OR_RETURN(store::CreatedApiKey created,
@@ -96,7 +98,7 @@ grpc::Status ApiKeyServiceImpl::ListApiKeys(grpc::ServerContext* ctx,
 grpc::Status ApiKeyServiceImpl::RevokeApiKey(grpc::ServerContext* ctx,
                                              const v1::RevokeApiKeyRequest* req,
                                              v1::RevokeApiKeyResponse* resp) {
-  return Serve(deps_, ctx, "leadrelay.v1.ApiKeyService.RevokeApiKey",
+  return Serve(deps_, ctx, "leadrelay.v1.ApiKeyService.RevokeApiKey", *req,
                [&](const auth::Caller& caller) {
                  return deps_.pool->Run([&](Connection& conn) -> absl::Status {
                    LR_ASSIGN_OR_RETURN(

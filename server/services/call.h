@@ -10,7 +10,9 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "auth/authorizer.h"
+#include "common/status_util.h"
 #include "delivery/dispatcher.h"
+#include "domain/input_limits.h"
 #include "grpcpp/server_context.h"
 #include "ops/call_observer.h"
 #include "services/grpc_status.h"
@@ -24,6 +26,10 @@ struct ServiceOptions {
   // Hosts that may receive webhooks over http (local development, tests).
   std::vector<std::string> allowed_webhook_hosts;
   absl::Duration secret_rotation_grace = absl::Hours(24);
+  domain::InputLimits limits;
+  // Responses of list calls are cut to fit this many bytes (see
+  // domain/page_budget.h).
+  size_t max_response_bytes = 1024 * 1024;
 };
 
 struct ServiceDeps {
@@ -47,6 +53,19 @@ grpc::Status Serve(const ServiceDeps& deps, grpc::ServerContext* context,
   absl::Status status = caller.ok() ? body(*caller) : caller.status();
   scope.Finished(status);
   return ToGrpcStatus(status, method);
+}
+
+// As above, checking the request against the input limits (after
+// authorization, so an anonymous caller learns nothing about them).
+template <typename Body>
+grpc::Status Serve(const ServiceDeps& deps, grpc::ServerContext* context,
+                   absl::string_view method,
+                   const google::protobuf::Message& request, Body&& body) {
+  return Serve(
+      deps, context, method, [&](const auth::Caller& caller) -> absl::Status {
+        LR_RETURN_IF_ERROR(domain::CheckRequest(request, deps.options.limits));
+        return body(caller);
+      });
 }
 
 }  // namespace leadrelay

@@ -1,5 +1,6 @@
 #include "common/status_util.h"
 #include "domain/event_catalogue.h"
+#include "domain/input_limits.h"
 #include "grpcpp/impl/codegen/proto_utils.h"
 #include "ops/server_metrics.h"
 #include "services/services.h"
@@ -14,10 +15,11 @@ grpc::Status EventServiceImpl::PublishEvent(grpc::ServerContext* ctx,
                                             const v1::PublishEventRequest* req,
                                             v1::PublishEventResponse* resp) {
   return Serve(
-      deps_, ctx, "leadrelay.v1.EventService.PublishEvent",
+      deps_, ctx, "leadrelay.v1.EventService.PublishEvent", *req,
       [&](const auth::Caller& caller) -> absl::Status {
         v1::Event event;
         LR_RETURN_IF_ERROR(domain::BuildPublishedEvent(*req, event));
+        LR_RETURN_IF_ERROR(domain::CheckEventSize(event, deps_.options.limits));
         return deps_.pool->InTransaction([&](Connection& conn) -> absl::Status {
           LR_ASSIGN_OR_RETURN(
               store::AppendedEvent appended,
@@ -34,30 +36,30 @@ grpc::Status EventServiceImpl::PublishEvent(grpc::ServerContext* ctx,
 grpc::Status EventServiceImpl::ListEvents(grpc::ServerContext* ctx,
                                           const v1::ListEventsRequest* req,
                                           v1::ListEventsResponse* resp) {
-  return Serve(deps_, ctx, "leadrelay.v1.EventService.ListEvents",
-               [&](const auth::Caller& caller) -> absl::Status {
-                 std::vector<std::string> types(req->types().begin(),
-                                                req->types().end());
-                 for (const std::string& t : types) {
-                   if (!domain::IsKnownEventType(t)) {
-                     return InvalidRequest("unknown event type '" + t + "'");
-                   }
-                 }
-                 if (req->limit() < 0 || req->limit() > 1000) {
-                   return InvalidRequest("limit must be between 1 and 1000");
-                 }
-                 int limit = req->limit() == 0 ? 100 : req->limit();
-                 return deps_.pool->Run([&](Connection& conn) -> absl::Status {
-                   LR_ASSIGN_OR_RETURN(
-                       store::EventPage page,
-                       store::ListEvents(conn, caller.account_id, types,
-                                         req->after(), limit));
-                   for (auto& e : page.events)
-                     *resp->add_events() = std::move(e);
-                   resp->set_next_cursor(std::move(page.next_cursor));
-                   return absl::OkStatus();
-                 });
-               });
+  return Serve(
+      deps_, ctx, "leadrelay.v1.EventService.ListEvents", *req,
+      [&](const auth::Caller& caller) -> absl::Status {
+        std::vector<std::string> types(req->types().begin(),
+                                       req->types().end());
+        for (const std::string& t : types) {
+          if (!domain::IsKnownEventType(t)) {
+            return InvalidRequest("unknown event type '" + EchoValue(t) + "'");
+          }
+        }
+        if (req->limit() < 0 || req->limit() > 1000) {
+          return InvalidRequest("limit must be between 1 and 1000");
+        }
+        int limit = req->limit() == 0 ? 100 : req->limit();
+        return deps_.pool->Run([&](Connection& conn) -> absl::Status {
+          LR_ASSIGN_OR_RETURN(
+              store::EventPage page,
+              store::ListEvents(conn, caller.account_id, types, req->after(),
+                                limit, deps_.options.max_response_bytes));
+          for (auto& e : page.events) *resp->add_events() = std::move(e);
+          resp->set_next_cursor(std::move(page.next_cursor));
+          return absl::OkStatus();
+        });
+      });
 }
 
 grpc::Status EventServiceImpl::ListEventTypes(
@@ -75,16 +77,18 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* EventServiceImpl::StreamEvents(
   constexpr char kMethod[] = "leadrelay.v1.EventService.StreamEvents";
   v1::StreamEventsRequest request;
   grpc::ByteBuffer copy(*raw);
-  if (!grpc::SerializationTraits<v1::StreamEventsRequest>::Deserialize(
-           &copy, &request)
+  if (!grpc::SerializationTraits<v1::StreamEventsRequest>::Deserialize(&copy,
+                                                                       &request)
            .ok()) {
-    return stream::RefuseStream(ToGrpcStatus(
-        InvalidRequest("malformed StreamEventsRequest"), kMethod));
+    return stream::RefuseStream(
+        ToGrpcStatus(InvalidRequest("malformed StreamEventsRequest"), kMethod));
   }
   absl::StatusOr<auth::Caller> caller =
       deps_.authorizer->Authorize(*ctx, kMethod);
   absl::Status refused = caller.status();
-  if (caller.ok()) {
+  if (caller.ok())
+    refused = domain::CheckRequest(request, deps_.options.limits);
+  if (refused.ok()) {
     if (deps_.hub == nullptr) {
       refused = Unavailable("this server does not stream events");
     } else {

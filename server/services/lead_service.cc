@@ -1,5 +1,6 @@
 #include "common/status_util.h"
 #include "domain/lead_rules.h"
+#include "domain/page_budget.h"
 #include "services/services.h"
 #include "store/accounts_repo.h"
 #include "store/events_repo.h"
@@ -32,7 +33,7 @@ v1::Event LeadEvent(const char* type, const v1::Lead& lead,
 grpc::Status LeadServiceImpl::CreateLead(grpc::ServerContext* ctx,
                                          const v1::CreateLeadRequest* req,
                                          v1::Lead* resp) {
-  return Serve(deps_, ctx, "leadrelay.v1.LeadService.CreateLead",
+  return Serve(deps_, ctx, "leadrelay.v1.LeadService.CreateLead", *req,
                [&](const auth::Caller& caller) -> absl::Status {
                  v1::Lead lead = req->lead();
                  LR_RETURN_IF_ERROR(domain::NormalizeNewLead(lead));
@@ -48,6 +49,10 @@ grpc::Status LeadServiceImpl::CreateLead(grpc::ServerContext* ctx,
                          caller.account_id, caller.policy.credit_cost(),
                          {std::move(lead), std::move(event)}));
                  *resp = std::move(inserted.lead);
+                 // A bulk import counts a replayed create as already present.
+                 if (!inserted.created) {
+                   ctx->AddInitialMetadata("x-leadrelay-replayed", "true");
+                 }
                  return absl::OkStatus();
                });
 }
@@ -55,18 +60,27 @@ grpc::Status LeadServiceImpl::CreateLead(grpc::ServerContext* ctx,
 grpc::Status LeadServiceImpl::ListLeads(grpc::ServerContext* ctx,
                                         const v1::ListLeadsRequest* req,
                                         v1::ListLeadsResponse* resp) {
-  return Serve(deps_, ctx, "leadrelay.v1.LeadService.ListLeads",
+  return Serve(deps_, ctx, "leadrelay.v1.LeadService.ListLeads", *req,
                [&](const auth::Caller& caller) -> absl::Status {
                  LR_ASSIGN_OR_RETURN(domain::LeadQuery query,
                                      domain::ParseLeadQuery(*req));
                  return deps_.pool->Run([&](Connection& conn) -> absl::Status {
                    LR_ASSIGN_OR_RETURN(
                        store::LeadPage page,
-                       store::ListLeads(conn, caller.account_id, query));
+                       store::ListLeads(conn, caller.account_id, query,
+                                        deps_.options.max_response_bytes));
                    for (auto& l : page.leads) *resp->add_leads() = std::move(l);
+                   // Stored sizes include what lists leave out, so this cut
+                   // rarely removes more; it is the response's guarantee.
+                   int fit = domain::FittingCount(
+                       resp->leads(), deps_.options.max_response_bytes);
+                   resp->mutable_leads()->DeleteSubrange(
+                       fit, resp->leads_size() - fit);
                    resp->set_total(page.total);
                    resp->set_page(query.page);
                    resp->set_limit(query.limit);
+                   resp->set_next_page_token(domain::NextPageToken(
+                       query.offset, resp->leads_size(), page.total));
                    return absl::OkStatus();
                  });
                });
@@ -76,7 +90,7 @@ grpc::Status LeadServiceImpl::GetLead(grpc::ServerContext* ctx,
                                       const v1::GetLeadRequest* req,
                                       v1::Lead* resp) {
   return Serve(
-      deps_, ctx, "leadrelay.v1.LeadService.GetLead",
+      deps_, ctx, "leadrelay.v1.LeadService.GetLead", *req,
       [&](const auth::Caller& caller) -> absl::Status {
         if (req->id().empty()) return InvalidRequest("id is required");
         return deps_.pool->Run([&](Connection& conn) -> absl::Status {
@@ -91,7 +105,7 @@ grpc::Status LeadServiceImpl::UpdateLead(grpc::ServerContext* ctx,
                                          const v1::UpdateLeadRequest* req,
                                          v1::Lead* resp) {
   return Serve(
-      deps_, ctx, "leadrelay.v1.LeadService.UpdateLead",
+      deps_, ctx, "leadrelay.v1.LeadService.UpdateLead", *req,
       [&](const auth::Caller& caller) -> absl::Status {
         if (req->id().empty()) return InvalidRequest("id is required");
         return deps_.pool->InTransaction([&](Connection& conn) -> absl::Status {

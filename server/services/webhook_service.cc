@@ -2,6 +2,7 @@
 #include "common/random_ids.h"
 #include "common/status_util.h"
 #include "domain/event_catalogue.h"
+#include "domain/input_limits.h"
 #include "domain/webhook_rules.h"
 #include "services/services.h"
 #include "store/webhooks_repo.h"
@@ -14,7 +15,7 @@ grpc::Status WebhookServiceImpl::CreateWebhook(
     grpc::ServerContext* ctx, const v1::CreateWebhookRequest* req,
     v1::CreateWebhookResponse* resp) {
   return Serve(
-      deps_, ctx, "leadrelay.v1.WebhookService.CreateWebhook",
+      deps_, ctx, "leadrelay.v1.WebhookService.CreateWebhook", *req,
       [&](const auth::Caller& caller) -> absl::Status {
         LR_RETURN_IF_ERROR(domain::ValidateWebhookUrl(
             req->url(), deps_.options.allowed_webhook_hosts));
@@ -37,9 +38,14 @@ grpc::Status WebhookServiceImpl::CreateWebhook(
                 "an account can have at most ", domain::kMaxWebhooksPerAccount,
                 " webhooks; delete one before adding another"));
           }
-          LR_ASSIGN_OR_RETURN(
-              *resp->mutable_webhook(),
-              store::InsertWebhook(conn, caller.account_id, *req, secret));
+          // Stored once each, in the order first given.
+          v1::CreateWebhookRequest deduplicated = *req;
+          std::vector<std::string> events = domain::Deduplicated(
+              {req->events().begin(), req->events().end()});
+          deduplicated.mutable_events()->Assign(events.begin(), events.end());
+          LR_ASSIGN_OR_RETURN(*resp->mutable_webhook(),
+                              store::InsertWebhook(conn, caller.account_id,
+                                                   deduplicated, secret));
           resp->set_webhook_id(resp->webhook().id());
           resp->set_secret(secret);
           return absl::OkStatus();
@@ -65,7 +71,7 @@ grpc::Status WebhookServiceImpl::ListWebhooks(grpc::ServerContext* ctx,
 grpc::Status WebhookServiceImpl::GetWebhook(grpc::ServerContext* ctx,
                                             const v1::GetWebhookRequest* req,
                                             v1::Webhook* resp) {
-  return Serve(deps_, ctx, "leadrelay.v1.WebhookService.GetWebhook",
+  return Serve(deps_, ctx, "leadrelay.v1.WebhookService.GetWebhook", *req,
                [&](const auth::Caller& caller) {
                  return deps_.pool->Run([&](Connection& conn) -> absl::Status {
                    LR_ASSIGN_OR_RETURN(
@@ -80,7 +86,7 @@ grpc::Status WebhookServiceImpl::UpdateWebhook(
     grpc::ServerContext* ctx, const v1::UpdateWebhookRequest* req,
     v1::Webhook* resp) {
   return Serve(
-      deps_, ctx, "leadrelay.v1.WebhookService.UpdateWebhook",
+      deps_, ctx, "leadrelay.v1.WebhookService.UpdateWebhook", *req,
       [&](const auth::Caller& caller) -> absl::Status {
         store::WebhookChange change;
         if (req->has_name()) change.name = req->name();
@@ -90,7 +96,8 @@ grpc::Status WebhookServiceImpl::UpdateWebhook(
           change.url = req->url();
         }
         if (req->events_size() > 0) {
-          change.events.emplace(req->events().begin(), req->events().end());
+          change.events = domain::Deduplicated(
+              {req->events().begin(), req->events().end()});
           LR_RETURN_IF_ERROR(domain::ValidateSubscription(*change.events));
         }
         if (req->has_enabled()) change.enabled = req->enabled();
@@ -106,7 +113,7 @@ grpc::Status WebhookServiceImpl::UpdateWebhook(
 grpc::Status WebhookServiceImpl::DeleteWebhook(
     grpc::ServerContext* ctx, const v1::DeleteWebhookRequest* req,
     v1::DeleteWebhookResponse*) {
-  return Serve(deps_, ctx, "leadrelay.v1.WebhookService.DeleteWebhook",
+  return Serve(deps_, ctx, "leadrelay.v1.WebhookService.DeleteWebhook", *req,
                [&](const auth::Caller& caller) {
                  return deps_.pool->Run([&](Connection& conn) {
                    return store::DeleteWebhook(conn, caller.account_id,
@@ -119,7 +126,7 @@ grpc::Status WebhookServiceImpl::RotateWebhookSecret(
     grpc::ServerContext* ctx, const v1::RotateWebhookSecretRequest* req,
     v1::RotateWebhookSecretResponse* resp) {
   return Serve(deps_, ctx, "leadrelay.v1.WebhookService.RotateWebhookSecret",
-               [&](const auth::Caller& caller) -> absl::Status {
+               *req, [&](const auth::Caller& caller) -> absl::Status {
                  std::string secret = req->secret();
                  if (secret.empty()) {
                    secret = NewWebhookSecret();

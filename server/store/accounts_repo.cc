@@ -43,7 +43,8 @@ absl::StatusOr<v1::Account> CreateAccount(Connection& conn,
                 "  date_trunc('month', now()) + interval '1 month'"
                 " FROM plans WHERE name = $3 RETURNING id",
                 {id, name, plan}));
-  if (r.rows() == 0) return InvalidRequest("unknown plan '" + plan + "'");
+  if (r.rows() == 0)
+    return InvalidRequest("unknown plan '" + EchoValue(plan) + "'");
   LR_RETURN_IF_ERROR(AddCredits(conn, id, credits));
   return GetAccount(conn, id);
 }

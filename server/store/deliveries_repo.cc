@@ -240,7 +240,7 @@ absl::StatusOr<v1::ListDeliveriesResponse> ListDeliveries(
                 {account_id, q.webhook_id, q.status, q.event_type,
                  q.since ? Param(absl::ToUnixMicros(*q.since)) : Param::Null(),
                  q.until ? Param(absl::ToUnixMicros(*q.until)) : Param::Null(),
-                 q.limit, (q.page - 1) * q.limit}));
+                 q.limit, q.offset}));
   v1::ListDeliveriesResponse out;
   for (int i = 0; i < r.rows(); ++i) {
     *out.add_deliveries() = DeliveryFrom(r, i);

@@ -88,6 +88,7 @@ struct DeliveryQuery {
   std::optional<absl::Time> until;
   int page = 1;
   int limit = 25;
+  int offset = 0;
 };
 
 absl::StatusOr<v1::ListDeliveriesResponse> ListDeliveries(

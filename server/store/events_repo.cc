@@ -79,11 +79,20 @@ absl::StatusOr<AppendedEvent> AppendEvent(Connection& conn,
 
 absl::StatusOr<std::vector<StoredEvent>> ReadEvents(
     Connection& conn, const std::string& account_id, EventPosition after,
-    const std::vector<std::string>& types, int limit) {
-  LR_ASSIGN_OR_RETURN(Result r, conn.Exec(R"sql(
-      SELECT seq, body FROM leadrelay_read_events($1, $2, $3::text[], $4))sql",
-                                          {account_id, after.seq,
-                                           Param::TextArray(types), limit}));
+    const std::vector<std::string>& types, int limit, size_t max_bytes) {
+  // The byte cut is made in the database, so a batch of large events is
+  // never brought into this process whole.
+  LR_ASSIGN_OR_RETURN(Result r,
+                      conn.Exec(R"sql(
+      SELECT seq, body FROM (
+        SELECT seq, body,
+               sum(octet_length(body)) OVER (ORDER BY seq)
+                 - octet_length(body) AS before
+        FROM leadrelay_read_events($1, $2, $3::text[], $4)) r
+      WHERE $5::int8 = 0 OR before < $5::int8
+      ORDER BY seq)sql",
+                                {account_id, after.seq, Param::TextArray(types),
+                                 limit, static_cast<int64_t>(max_bytes)}));
   std::vector<StoredEvent> out;
   out.reserve(r.rows());
   for (int i = 0; i < r.rows(); ++i) {
@@ -119,13 +128,15 @@ absl::StatusOr<StartPositions> PositionsAt(Connection& conn,
 absl::StatusOr<EventPage> ListEvents(Connection& conn,
                                      const std::string& account_id,
                                      const std::vector<std::string>& types,
-                                     const std::string& after, int limit) {
+                                     const std::string& after, int limit,
+                                     size_t max_bytes) {
   EventPosition from;
   if (!after.empty()) {
     LR_ASSIGN_OR_RETURN(from, DecodeCursor(after));
   }
-  LR_ASSIGN_OR_RETURN(std::vector<StoredEvent> events,
-                      ReadEvents(conn, account_id, from, types, limit));
+  LR_ASSIGN_OR_RETURN(
+      std::vector<StoredEvent> events,
+      ReadEvents(conn, account_id, from, types, limit, max_bytes));
   EventPage page;
   page.next_cursor = after.empty() ? EncodeCursor(from) : after;
   for (auto& e : events) {

@@ -39,10 +39,13 @@ struct EventPage {
   std::string next_cursor;
 };
 
+// At most `limit` events, cut short once their bodies pass `max_bytes`
+// (see ReadEvents); next_cursor is that of the last event returned.
 absl::StatusOr<EventPage> ListEvents(Connection& conn,
                                      const std::string& account_id,
                                      const std::vector<std::string>& types,
-                                     const std::string& after, int limit);
+                                     const std::string& after, int limit,
+                                     size_t max_bytes = 0);
 
 // A position in an account's event log. Appenders hold the account's event
 // gate (shared) from before they take a sequence number until they end, and
@@ -64,12 +67,14 @@ struct StoredEvent {
 };
 
 // Events of `account_id` after `after`, in log order, at most `limit`,
-// only of `types` when not empty. Readers first wait for the account's
-// running appenders, and hold its gate until their transaction ends: call
-// these outside a transaction.
+// only of `types` when not empty. With `max_bytes`, the batch ends with the
+// first event whose body takes the total past it (so at least one event is
+// read, and at most max_bytes plus one event's worth). Readers first wait for
+// the account's running appenders, and hold its gate until their transaction
+// ends: call these outside a transaction.
 absl::StatusOr<std::vector<StoredEvent>> ReadEvents(
     Connection& conn, const std::string& account_id, EventPosition after,
-    const std::vector<std::string>& types, int limit);
+    const std::vector<std::string>& types, int limit, size_t max_bytes = 0);
 
 struct StartPositions {
   EventPosition latest;   // the newest event of the account

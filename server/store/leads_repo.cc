@@ -166,7 +166,8 @@ absl::Status SaveLead(Connection& conn, const std::string& account_id,
 
 absl::StatusOr<LeadPage> ListLeads(Connection& conn,
                                    const std::string& account_id,
-                                   const domain::LeadQuery& q) {
+                                   const domain::LeadQuery& q,
+                                   size_t max_bytes) {
   std::vector<Param> params = {
       account_id,
       q.vertical,
@@ -176,14 +177,23 @@ absl::StatusOr<LeadPage> ListLeads(Connection& conn,
       q.from ? Param(absl::ToUnixMicros(*q.from)) : Param::Null(),
       q.until ? Param(absl::ToUnixMicros(*q.until)) : Param::Null(),
       q.limit,
-      (q.page - 1) * q.limit};
-  LR_ASSIGN_OR_RETURN(
-      Result r,
-      conn.Exec(
-          absl::StrCat("SELECT body, count(*) OVER () FROM leads ", kLeadFilter,
-                       " ORDER BY delivered_at DESC, id DESC"
-                       " LIMIT $8 OFFSET $9"),
-          params));
+      q.offset,
+      static_cast<int64_t>(max_bytes)};
+  LR_ASSIGN_OR_RETURN(Result r, conn.Exec(absl::StrCat(R"sql(
+      SELECT body, total FROM (
+        SELECT body, total, n,
+               sum(octet_length(body)) OVER (ORDER BY n)
+                 - octet_length(body) AS before
+        FROM (SELECT body, count(*) OVER () AS total,
+                     row_number() OVER (ORDER BY delivered_at DESC,
+                                                 id DESC) AS n
+              FROM leads )sql",
+                                                       kLeadFilter, R"sql(
+              ORDER BY delivered_at DESC, id DESC
+              LIMIT $8 OFFSET $9) page) cut
+      WHERE before < $10::int8
+      ORDER BY n)sql"),
+                                          params));
   LeadPage page;
   for (int i = 0; i < r.rows(); ++i) {
     LR_ASSIGN_OR_RETURN(v1::Lead lead, LeadFrom(r, i, 0));
@@ -194,7 +204,7 @@ absl::StatusOr<LeadPage> ListLeads(Connection& conn,
     page.leads.push_back(std::move(lead));
     page.total = static_cast<int>(r.Int(i, 1));
   }
-  if (r.rows() == 0 && q.page > 1) {
+  if (r.rows() == 0 && q.offset > 0) {
     // Past the last page: the window function saw no rows; count apart.
     params.erase(params.begin() + 7, params.end());
     LR_ASSIGN_OR_RETURN(

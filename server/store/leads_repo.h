@@ -50,9 +50,12 @@ struct LeadPage {
   std::vector<v1::Lead> leads;
   int total = 0;
 };
+// The page at query.offset, cut short (at least one lead) once the stored
+// leads pass `max_bytes`, so large leads are never read in bulk.
 absl::StatusOr<LeadPage> ListLeads(Connection& conn,
                                    const std::string& account_id,
-                                   const domain::LeadQuery& query);
+                                   const domain::LeadQuery& query,
+                                   size_t max_bytes);
 
 }  // namespace leadrelay::store
 

@@ -32,21 +32,21 @@ absl::StatusOr<EventFilter> FilterFromRequest(
   EventFilter f;
   for (const std::string& t : request.types()) {
     if (!domain::IsKnownEventType(t)) {
-      return InvalidRequest("unknown event type '" + t + "'");
+      return InvalidRequest("unknown event type '" + EchoValue(t) + "'");
     }
     f.types.push_back(t);
   }
   for (std::string v : request.verticals()) {
     absl::AsciiStrToLower(&v);
     if (!domain::IsValidVertical(v)) {
-      return InvalidRequest("unknown vertical '" + v + "'");
+      return InvalidRequest("unknown vertical '" + EchoValue(v) + "'");
     }
     f.verticals.push_back(v);
   }
   for (std::string t : request.score_tiers()) {
     absl::AsciiStrToLower(&t);
     if (!domain::IsValidScoreTier(t)) {
-      return InvalidRequest("unknown score_tier '" + t + "'");
+      return InvalidRequest("unknown score_tier '" + EchoValue(t) + "'");
     }
     f.score_tiers.push_back(t);
   }

@@ -1,6 +1,10 @@
 #include "stream/event_hub.h"
 
+#include <malloc.h>
+
 #include <algorithm>
+#include <atomic>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -13,13 +17,14 @@
 
 namespace leadrelay::stream {
 
-// An event as streamed: its position, the event, and the serialized
-// StreamEventsResponse shared by every subscriber (ByteBuffer copies share
-// the underlying slices).
+// An event as streamed: its position, what filters look at, and the
+// serialized StreamEventsResponse shared by every subscriber (ByteBuffer
+// copies share the underlying slices). The payload is kept only in `wire`.
 struct EventHub::Entry {
   store::EventPosition position;
-  v1::Event event;
+  v1::Event key;  // type, and a lead's vertical and score tier
   grpc::ByteBuffer wire;
+  size_t bytes = 0;  // what the entry costs its account's budget
 };
 
 using Event = std::shared_ptr<const EventHub::Entry>;
@@ -37,11 +42,18 @@ grpc::ByteBuffer Serialize(const v1::StreamEventsResponse& message) {
 Event MakeEntry(store::StoredEvent stored) {
   auto entry = std::make_shared<EventHub::Entry>();
   entry->position = stored.position;
-  entry->event = std::move(stored.event);
+  const v1::Event& event = stored.event;
+  entry->key.set_type(event.type());
+  if (event.data_case() == v1::Event::kLead) {
+    v1::Lead* lead = entry->key.mutable_lead()->mutable_lead();
+    lead->set_vertical(event.lead().lead().vertical());
+    lead->set_score_tier(event.lead().lead().score_tier());
+  }
   v1::StreamEventsResponse message;
-  *message.mutable_event() = entry->event;
-  message.set_cursor(entry->event.cursor());
+  message.set_cursor(event.cursor());
+  *message.mutable_event() = std::move(stored.event);
   entry->wire = Serialize(message);
+  entry->bytes = entry->wire.Length() + sizeof(EventHub::Entry);
   return entry;
 }
 
@@ -70,6 +82,9 @@ struct EventHub::Feed {
   absl::Mutex mu;
   // Every event in (base, head], in log order.
   std::deque<Event> ring ABSL_GUARDED_BY(mu);
+  size_t ring_bytes ABSL_GUARDED_BY(mu) = 0;
+  // Bytes of the account's subscriber queues and of writes from them.
+  std::atomic<size_t> queued_bytes{0};
   store::EventPosition base ABSL_GUARDED_BY(mu);
   store::EventPosition head ABSL_GUARDED_BY(mu);
   std::vector<std::weak_ptr<Stream>> streams ABSL_GUARDED_BY(mu);
@@ -98,10 +113,41 @@ struct EventHub::Stream {
   EndReason end ABSL_GUARDED_BY(mu) = EndReason::kNone;
   // Events read from the log for this subscriber (replay / catch-up).
   std::deque<Event> backlog ABSL_GUARDED_BY(mu);
+  // Bytes charged to the feed for the backlog and the write in flight
+  // (`out_charge` of them, when that write came from the backlog).
+  size_t queued_bytes ABSL_GUARDED_BY(mu) = 0;
+  size_t out_charge ABSL_GUARDED_BY(mu) = 0;
+  // Refused a catch-up for lack of memory; the timer pumps it again.
+  bool waiting_for_memory ABSL_GUARDED_BY(mu) = false;
   absl::Time last_sent ABSL_GUARDED_BY(mu);
   // The message being written; untouched until OnWriteDone.
   grpc::ByteBuffer out;
 };
+
+namespace {
+
+void Charge(EventHub::Stream& s, size_t bytes)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
+  s.queued_bytes += bytes;
+  s.feed->queued_bytes += bytes;
+}
+
+void Uncharge(EventHub::Stream& s, size_t bytes)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
+  s.queued_bytes -= bytes;
+  s.feed->queued_bytes -= bytes;
+}
+
+// Drops the subscriber's queue (it is re-read from the log when needed).
+size_t DropBacklog(EventHub::Stream& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
+  size_t freed = 0;
+  for (const Event& e : s.backlog) freed += e->bytes;
+  s.backlog.clear();
+  Uncharge(s, freed);
+  return freed;
+}
+
+}  // namespace
 
 class StreamReactor : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
@@ -118,6 +164,8 @@ class StreamReactor : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
     {
       absl::MutexLock lock(&stream_->mu);
       stream_->writing = false;
+      Uncharge(*stream_, stream_->out_charge);
+      stream_->out_charge = 0;
       if (ok) {
         stream_->position = stream_->pending;
         stream_->last_sent = absl::Now();
@@ -217,6 +265,18 @@ int EventHub::open_streams() const {
   return open_streams_;
 }
 
+size_t EventHub::account_bytes(const std::string& account_id) const {
+  std::shared_ptr<Feed> feed;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = feeds_.find(account_id);
+    if (it == feeds_.end()) return 0;
+    feed = it->second;
+  }
+  absl::MutexLock lock(&feed->mu);
+  return feed->ring_bytes + feed->queued_bytes.load();
+}
+
 void EventHub::Post(std::function<void()> task) {
   absl::MutexLock lock(&tasks_mu_);
   tasks_.push_back(std::move(task));
@@ -271,6 +331,12 @@ void EventHub::Tick() {
   for (auto& feed : to_fetch) ScheduleFetch(feed);
   for (auto& s : streams) {
     StreamReactor* reactor = nullptr;
+    bool retry = false;
+    {
+      absl::MutexLock lock(&s->mu);
+      retry = std::exchange(s->waiting_for_memory, false);
+    }
+    if (retry) Pump(s);
     {
       absl::MutexLock lock(&s->mu);
       if (s->reactor == nullptr || s->writing || s->done ||
@@ -328,20 +394,29 @@ void EventHub::Fetch(const std::shared_ptr<Feed>& feed) {
     std::vector<store::StoredEvent> events;
     absl::Status status =
         pool_.Run([&](store::Connection& conn) -> absl::Status {
-          LR_ASSIGN_OR_RETURN(events, store::ReadEvents(conn, feed->account_id,
-                                                        head, {}, kBatch));
+          LR_ASSIGN_OR_RETURN(
+              events, store::ReadEvents(conn, feed->account_id, head, {},
+                                        kBatch, options_.ring_max_bytes));
           return absl::OkStatus();
         });
     std::vector<std::shared_ptr<Stream>> streams;
+    size_t read_bytes = 0;
     {
       absl::MutexLock lock(&feed->mu);
       for (auto& e : events) {
         if (!(feed->head < e.position)) continue;
         feed->head = e.position;
-        feed->ring.push_back(MakeEntry(std::move(e)));
+        Event entry = MakeEntry(std::move(e));
+        read_bytes += entry->bytes;
+        feed->ring_bytes += entry->bytes;
+        feed->ring.push_back(std::move(entry));
       }
-      while (feed->ring.size() > options_.ring_capacity) {
+      // Subscribers behind the new base catch up from the log.
+      while (!feed->ring.empty() &&
+             (feed->ring.size() > options_.ring_capacity ||
+              feed->ring_bytes > options_.ring_max_bytes)) {
         feed->base = feed->ring.front()->position;
+        feed->ring_bytes -= feed->ring.front()->bytes;
         feed->ring.pop_front();
       }
       if (!events.empty()) {
@@ -358,7 +433,9 @@ void EventHub::Fetch(const std::shared_ptr<Feed>& feed) {
     if (!status.ok()) {
       LogWarning(absl::StrCat("event stream fetch failed: ", status.message()));
     }
-    if (status.ok() && static_cast<int>(events.size()) == kBatch) continue;
+    bool cut_short = static_cast<int>(events.size()) == kBatch ||
+                     (!events.empty() && read_bytes >= options_.ring_max_bytes);
+    if (status.ok() && cut_short) continue;
     absl::MutexLock lock(&feed->mu);
     if (feed->refetch) {
       feed->refetch = false;
@@ -413,12 +490,15 @@ void EventHub::Pump(const std::shared_ptr<Stream>& s) {
       for (;;) {
         while (!s->backlog.empty() &&
                !(s->position < s->backlog.front()->position)) {
+          Uncharge(*s, s->backlog.front()->bytes);
           s->backlog.pop_front();
         }
         Event event;
+        size_t charge = 0;
         if (!s->backlog.empty()) {
           event = std::move(s->backlog.front());
           s->backlog.pop_front();
+          charge = event->bytes;
         } else {
           Next next = NextAfter(*s->feed, s->position, &event);
           if (next == Next::kNone) return;
@@ -430,11 +510,13 @@ void EventHub::Pump(const std::shared_ptr<Stream>& s) {
             return;
           }
         }
-        if (!s->filter.Matches(event->event)) {
+        if (!s->filter.Matches(event->key)) {
+          Uncharge(*s, charge);
           s->position = event->position;
           continue;
         }
         ops::RecordStreamMessages(1);
+        s->out_charge = charge;
         s->out = event->wire;
         s->pending = event->position;
         s->writing = true;
@@ -450,17 +532,65 @@ void EventHub::Pump(const std::shared_ptr<Stream>& s) {
   }
 }
 
+size_t EventHub::ReclaimQueues(Feed& feed, const Stream* except) {
+  std::vector<std::shared_ptr<Stream>> streams;
+  {
+    absl::MutexLock lock(&feed.mu);
+    for (auto& weak : feed.streams) {
+      if (auto s = weak.lock(); s != nullptr && s.get() != except) {
+        streams.push_back(std::move(s));
+      }
+    }
+  }
+  size_t freed = 0;
+  for (auto& s : streams) {
+    absl::MutexLock lock(&s->mu);
+    // A queue is only kept while its head is being written: that reader is
+    // the slow one, and re-reads from its position later.
+    if (s->writing) freed += DropBacklog(*s);
+  }
+  return freed;
+}
+
 void EventHub::CatchUp(const std::shared_ptr<Stream>& s) {
   ops::RecordStreamOpened(/*catch_up=*/true);
   store::EventPosition from;
+  size_t own = 0;
   {
     absl::MutexLock lock(&s->mu);
     from = s->position;
+    own = s->queued_bytes;
+  }
+  Feed& feed = *s->feed;
+  // What this subscriber may read now: within its own budget and what its
+  // account has left.
+  auto allowance = [&] {
+    size_t used;
+    {
+      absl::MutexLock lock(&feed.mu);
+      used = feed.ring_bytes + feed.queued_bytes.load();
+    }
+    size_t account_left = used >= options_.account_max_bytes
+                              ? 0
+                              : options_.account_max_bytes - used;
+    size_t own_left = own >= options_.subscriber_max_bytes
+                          ? 0
+                          : options_.subscriber_max_bytes - own;
+    return std::min(account_left, own_left);
+  };
+  size_t budget = allowance();
+  if (budget == 0 && ReclaimQueues(feed, s.get()) > 0) budget = allowance();
+  if (budget == 0) {
+    absl::MutexLock lock(&s->mu);
+    s->catching_up = false;
+    s->waiting_for_memory = true;
+    return;
   }
   std::vector<store::StoredEvent> events;
   absl::Status status = pool_.Run([&](store::Connection& conn) -> absl::Status {
-    LR_ASSIGN_OR_RETURN(events, store::ReadEvents(conn, s->account_id, from, {},
-                                                  options_.catch_up_batch));
+    LR_ASSIGN_OR_RETURN(events,
+                        store::ReadEvents(conn, s->account_id, from, {},
+                                          options_.catch_up_batch, budget));
     return absl::OkStatus();
   });
   {
@@ -471,8 +601,12 @@ void EventHub::CatchUp(const std::shared_ptr<Stream>& s) {
         s->done = true;
         s->end = EndReason::kLogDown;
       }
-    } else {
-      for (auto& e : events) s->backlog.push_back(MakeEntry(std::move(e)));
+    } else if (!s->done) {
+      for (auto& e : events) {
+        Event entry = MakeEntry(std::move(e));
+        Charge(*s, entry->bytes);
+        s->backlog.push_back(std::move(entry));
+      }
     }
   }
   // With nothing new in the log yet, the next tick or fetch pumps again.
@@ -480,13 +614,28 @@ void EventHub::CatchUp(const std::shared_ptr<Stream>& s) {
 }
 
 void EventHub::Release(const std::shared_ptr<Stream>& s) {
-  absl::MutexLock lock(&mu_);
-  --open_streams_;
-  if (--streams_per_key_[s->key_id] <= 0) streams_per_key_.erase(s->key_id);
-  if (--s->feed->subscribers == 0) {
-    auto it = feeds_.find(s->account_id);
-    if (it != feeds_.end() && it->second == s->feed) feeds_.erase(it);
+  {
+    absl::MutexLock lock(&s->mu);
+    DropBacklog(*s);
+    Uncharge(*s, s->out_charge);
+    s->out_charge = 0;
   }
+  bool feed_dropped = false;
+  {
+    absl::MutexLock lock(&mu_);
+    --open_streams_;
+    if (--streams_per_key_[s->key_id] <= 0) streams_per_key_.erase(s->key_id);
+    if (--s->feed->subscribers == 0) {
+      auto it = feeds_.find(s->account_id);
+      if (it != feeds_.end() && it->second == s->feed) {
+        feeds_.erase(it);
+        feed_dropped = true;
+      }
+    }
+  }
+  // The ring's memory goes back to the system, not just to the allocator
+  // (large buffers are mmapped, see main.cc; this returns the rest).
+  if (feed_dropped) Post([] { malloc_trim(0); });
 }
 
 absl::StatusOr<grpc::ServerWriteReactor<grpc::ByteBuffer>*> EventHub::Open(
@@ -502,9 +651,9 @@ absl::StatusOr<grpc::ServerWriteReactor<grpc::ByteBuffer>*> EventHub::Open(
       return Unavailable("server shutting down; reconnect to another server");
     }
     if (streams_per_key_[caller.key_id] >= options_.max_streams_per_key) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "this API key already has ", options_.max_streams_per_key,
-          " open streams; close one first"));
+      return TooManyStreams(absl::StrCat("this API key already has ",
+                                         options_.max_streams_per_key,
+                                         " open streams; close one first"));
     }
     ++streams_per_key_[caller.key_id];
     ++open_streams_;
@@ -525,6 +674,13 @@ absl::StatusOr<grpc::ServerWriteReactor<grpc::ByteBuffer>*> EventHub::Open(
                         store::PositionsAt(conn, caller.account_id, since));
     latest = positions.latest;
     start = after.has_value() ? *after : positions.at_time;
+    // A cursor past the newest event was not issued by this API; accepting
+    // it would leave the stream silent until the log caught up.
+    if (latest < start) {
+      return InvalidRequest(
+          "after is ahead of the event log: pass a cursor this API "
+          "returned");
+    }
     return absl::OkStatus();
   });
   {

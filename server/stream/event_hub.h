@@ -6,8 +6,16 @@
 // a position in the log: it is served from the ring when the ring covers
 // its position, and from the log in bounded batches otherwise (replay, or a
 // slow reader that fell behind), so memory stays bounded and nothing is
-// skipped or sent twice. Streams use gRPC's callback API: no thread per
-// stream.
+// skipped or sent twice.
+//
+// Memory is bounded by bytes as well as counts, per account: the ring keeps
+// at most ring_max_bytes of serialized events, each subscriber's queue of
+// events read from the log at most subscriber_max_bytes, and all of an
+// account's rings and queues together at most account_max_bytes (plus one
+// event per hub worker). A subscriber that cannot get memory waits and is
+// served from the log later, from its own position: events are delayed,
+// never lost. Queues of subscribers blocked on a write are given up first.
+// Streams use gRPC's callback API: no thread per stream.
 #ifndef LEADRELAY_SERVER_STREAM_EVENT_HUB_H_
 #define LEADRELAY_SERVER_STREAM_EVENT_HUB_H_
 
@@ -37,6 +45,10 @@ namespace leadrelay::stream {
 struct HubOptions {
   size_t ring_capacity = 4096;  // newest events kept per account
   int catch_up_batch = 256;     // events read from the log per subscriber
+  // Byte budgets, serialized sizes (see the comment at the top).
+  size_t ring_max_bytes = 8 << 20;
+  size_t subscriber_max_bytes = 1 << 20;
+  size_t account_max_bytes = 32 << 20;
   absl::Duration heartbeat_interval = absl::Seconds(15);
   absl::Duration poll_interval = absl::Milliseconds(200);
   int max_streams_per_key = 100;
@@ -63,6 +75,9 @@ class EventHub {
       const auth::Caller& caller, const v1::StreamEventsRequest& request);
 
   int open_streams() const;
+  // Bytes of events held for `account_id` (ring, queues, writes from
+  // queues): what account_max_bytes bounds.
+  size_t account_bytes(const std::string& account_id) const;
 
   struct Feed;
   struct Stream;
@@ -79,6 +94,7 @@ class EventHub {
   void Fetch(const std::shared_ptr<Feed>& feed);
   void Pump(const std::shared_ptr<Stream>& stream);
   void CatchUp(const std::shared_ptr<Stream>& stream);
+  size_t ReclaimQueues(Feed& feed, const Stream* except);
   void Tick();
   void Post(std::function<void()> task);
   void WorkerLoop();

@@ -2,7 +2,10 @@
 # StreamEvents fan-out benchmark against a throwaway, durable PostgreSQL
 # cluster and one leadrelay-server:
 #   1. 1,000 subscribers x 100 events/s for 10 s: latency, messages/s, RSS;
-#   2. 10,000 idle subscribers: RSS.
+#   2. 10,000 idle subscribers: RSS;
+#   3. with BENCH_EVENT_BYTES (e.g. 250000): the fan-out of scenario 1 with
+#      events of that size (near the 256 KiB limit) for BENCH_LARGE_SECONDS
+#      (5): the server's RSS stays within the stream byte budgets.
 #
 #   tests/bench/run_stream_bench.sh [extra leadrelay_stream_bench flags]
 #
@@ -10,7 +13,8 @@
 # build/tests/bench/leadrelay_stream_bench (or LEADRELAY_STREAM_BENCH_BIN):
 #   cmake --build build --target leadrelay-server leadrelay_stream_bench
 # Environment: BENCH_SUBSCRIBERS (1000), BENCH_RATE (100), BENCH_SECONDS (10),
-# BENCH_IDLE_SUBSCRIBERS (10000).
+# BENCH_IDLE_SUBSCRIBERS (10000), BENCH_EVENT_BYTES (0: skip scenario 3),
+# BENCH_LARGE_SECONDS (5).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=scripts/lib.sh
@@ -42,6 +46,12 @@ status=0
 "$BENCH" --target="127.0.0.1:$GRPC_PORT" --api_key="$API_KEY" \
   --server_pid="$SERVER_PID" --label=idle --subscribers="$IDLE" --rate=0 \
   "$@" || status=1
+if [[ "${BENCH_EVENT_BYTES:-0}" -gt 0 ]]; then
+  "$BENCH" --target="127.0.0.1:$GRPC_PORT" --api_key="$API_KEY" \
+    --server_pid="$SERVER_PID" --label=max-size --subscribers="$SUBSCRIBERS" \
+    --rate="$RATE" --seconds="${BENCH_LARGE_SECONDS:-5}" \
+    --event_bytes="$BENCH_EVENT_BYTES" "$@" || status=1
+fi
 echo "== server process (rss KiB, lifetime pcpu)"
 ps -o rss,pcpu -p "$SERVER_PID"
 exit "$status"

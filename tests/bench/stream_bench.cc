@@ -42,6 +42,11 @@ ABSL_FLAG(int, seconds, 10, "publishing time");
 ABSL_FLAG(int, publishers, 4, "publishing threads sharing --rate");
 ABSL_FLAG(int, server_pid, 0, "pid of the server, for VmRSS");
 ABSL_FLAG(std::string, label, "", "scenario name for the report");
+ABSL_FLAG(int, event_bytes, 0,
+          "approximate size of each published event: 0 publishes small "
+          "dm.sent events, more publishes lead.enriched events padded with "
+          "posts of maximum-length text (--event_bytes=250000 for events near "
+          "the 256 KiB limit)");
 
 namespace leadrelay::bench {
 namespace {
@@ -130,7 +135,11 @@ class Subscriber : public grpc::ClientReadReactor<StreamEventsResponse> {
   void OnReadDone(bool ok) override {
     if (!ok) return;  // OnDone follows
     if (message_.has_event()) {
-      absl::string_view text = message_.event().dm().message();
+      absl::string_view text =
+          message_.event().has_lead_enriched() &&
+                  message_.event().lead_enriched().posts_size() > 0
+              ? message_.event().lead_enriched().posts(0).text()
+              : message_.event().dm().message();
       int64_t sent = 0;
       if (absl::ConsumePrefix(&text, kTag) && absl::SimpleAtoi(text, &sent)) {
         shared_->latency.Add(NowNanos() - sent);
@@ -169,9 +178,20 @@ bool PublishAt(v1::EventService::Stub& stub, const std::string& key,
   context.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::seconds(10));
   v1::PublishEventRequest request;
-  request.set_type("dm.sent");
-  request.mutable_dm()->set_platform("bench");
-  request.mutable_dm()->set_message(tag);
+  if (int bytes = absl::GetFlag(FLAGS_event_bytes); bytes > 0) {
+    constexpr int kPostText = 16 * 1024;  // the free-text limit
+    request.set_type("lead.enriched");
+    auto* data = request.mutable_lead_enriched();
+    data->add_posts()->set_text(tag);
+    for (int used = 64; used + kPostText + 32 <= bytes;
+         used += kPostText + 32) {
+      data->add_posts()->set_text(std::string(kPostText, 'p'));
+    }
+  } else {
+    request.set_type("dm.sent");
+    request.mutable_dm()->set_platform("bench");
+    request.mutable_dm()->set_message(tag);
+  }
   v1::PublishEventResponse response;
   grpc::Status status = stub.PublishEvent(&context, request, &response);
   if (!status.ok()) {
@@ -207,7 +227,8 @@ int Run() {
   const std::string target = absl::GetFlag(FLAGS_target);
   const std::string key = absl::GetFlag(FLAGS_api_key);
   const int n = absl::GetFlag(FLAGS_subscribers);
-  const int per_channel = std::max(1, absl::GetFlag(FLAGS_subscribers_per_channel));
+  const int per_channel =
+      std::max(1, absl::GetFlag(FLAGS_subscribers_per_channel));
   const double rate = absl::GetFlag(FLAGS_rate);
   const int seconds = absl::GetFlag(FLAGS_seconds);
   const int pid = absl::GetFlag(FLAGS_server_pid);
@@ -238,9 +259,8 @@ int Run() {
   std::vector<std::unique_ptr<Subscriber>> subs;
   subs.reserve(n);
   for (int i = 0; i < n; ++i) {
-    subs.push_back(std::make_unique<Subscriber>(stubs[i / per_channel].get(),
-                                                key, start_cursor,
-                                                shared.get()));
+    subs.push_back(std::make_unique<Subscriber>(
+        stubs[i / per_channel].get(), key, start_cursor, shared.get()));
   }
   // A warm-up event reaching every subscriber proves every stream is open.
   if (!PublishAt(*control, key, absl::StrCat(kTag, NowNanos()), nullptr)) {

@@ -73,7 +73,7 @@ TEST(StatusUtilTest, ReasonDerivedFromPlainStatusCodes) {
   EXPECT_EQ(ReasonOf(absl::UnauthenticatedError("")), "unauthorized");
   EXPECT_EQ(ReasonOf(absl::PermissionDeniedError("")), "forbidden");
   EXPECT_EQ(ReasonOf(absl::NotFoundError("")), "not_found");
-  EXPECT_EQ(ReasonOf(absl::ResourceExhaustedError("")), "rate_limited");
+  EXPECT_EQ(ReasonOf(absl::ResourceExhaustedError("")), "unavailable");
   EXPECT_EQ(ReasonOf(absl::UnavailableError("")), "unavailable");
   EXPECT_EQ(ReasonOf(absl::DeadlineExceededError("")), "unavailable");
   EXPECT_EQ(ReasonOf(absl::InternalError("")), "internal_error");
