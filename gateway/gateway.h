@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -87,6 +88,9 @@ struct GatewayConfig {
   // other, or a file that does not load, makes StartGateway fail.
   std::string tls_cert_file;
   std::string tls_key_file;
+  // Metadata added to every upstream call; a client header of the same name
+  // is dropped, so the upstream can trust it (e.g. to tell REST calls apart).
+  std::vector<std::pair<std::string, std::string>> upstream_metadata;
 };
 
 // Reads the grpc_json_transcoder block of an Envoy bootstrap (YAML or JSON),

@@ -9,6 +9,7 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
+#include "services/account_admin_service.h"
 #include "services/services.h"
 
 namespace leadrelay {
@@ -29,7 +30,8 @@ class GrpcServer : public RunningServer {
         keys_(deps),
         leads_(deps),
         events_(deps),
-        webhooks_(deps) {}
+        webhooks_(deps),
+        account_admin_(deps) {}
 
   absl::Status Start(const GrpcServerOptions& options) {
     grpc::EnableDefaultHealthCheckService(true);
@@ -37,6 +39,9 @@ class GrpcServer : public RunningServer {
     grpc::ServerBuilder builder;
     std::shared_ptr<grpc::ServerCredentials> credentials =
         grpc::InsecureServerCredentials();
+    if (!options.tls_client_ca_file.empty() && options.tls_cert_file.empty()) {
+      return absl::InvalidArgumentError("--tls_client_ca needs --tls_cert");
+    }
     if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
       auto cert = ReadFile(options.tls_cert_file);
       auto key = ReadFile(options.tls_key_file);
@@ -44,6 +49,15 @@ class GrpcServer : public RunningServer {
       if (!key.ok()) return key.status();
       grpc::SslServerCredentialsOptions ssl;
       ssl.pem_key_cert_pairs.push_back({*key, *cert});
+      if (!options.tls_client_ca_file.empty()) {
+        auto ca = ReadFile(options.tls_client_ca_file);
+        if (!ca.ok()) return ca.status();
+        ssl.pem_root_certs = *ca;
+        // Verify a certificate when one is sent, but do not require one:
+        // callers with a key and no certificate keep working.
+        ssl.client_certificate_request =
+            GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY;
+      }
       credentials = grpc::SslServerCredentials(ssl);
     }
     builder.AddListeningPort(options.address, credentials);
@@ -52,6 +66,7 @@ class GrpcServer : public RunningServer {
     builder.RegisterService(&leads_);
     builder.RegisterService(&events_);
     builder.RegisterService(&webhooks_);
+    builder.RegisterService(&account_admin_);
     builder.SetMaxReceiveMessageSize(4 << 20);
     server_ = builder.BuildAndStart();
     if (server_ == nullptr) {
@@ -77,6 +92,7 @@ class GrpcServer : public RunningServer {
   LeadServiceImpl leads_;
   EventServiceImpl events_;
   WebhookServiceImpl webhooks_;
+  AccountAdminServiceImpl account_admin_;
   std::unique_ptr<grpc::Server> server_;
 };
 

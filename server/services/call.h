@@ -13,6 +13,7 @@
 #include "delivery/dispatcher.h"
 #include "grpcpp/server_context.h"
 #include "services/grpc_status.h"
+#include "store/accounts_repo.h"
 #include "store/pg.h"
 #include "stream/event_hub.h"
 
@@ -32,6 +33,11 @@ struct ServiceDeps {
   delivery::Dispatcher* dispatcher = nullptr;
   stream::EventHub* hub = nullptr;
 };
+
+// The credit ledger's cause of a paid call's debit.
+inline store::CreditCause PaidCall(const auth::Caller& caller) {
+  return {"paid call", caller.method, caller.acting_service, ""};
+}
 
 template <typename Body>
 grpc::Status Serve(const ServiceDeps& deps, grpc::ServerContext* context,

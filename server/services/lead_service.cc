@@ -1,10 +1,12 @@
 #include "common/status_util.h"
 #include "domain/lead_rules.h"
+#include "domain/quota_rules.h"
 #include "services/services.h"
 #include "store/accounts_repo.h"
 #include "store/events_repo.h"
 #include "store/leads_repo.h"
 #include "store/proto_time.h"
+#include "store/quota_repo.h"
 
 namespace leadrelay {
 namespace {
@@ -42,8 +44,16 @@ grpc::Status LeadServiceImpl::CreateLead(grpc::ServerContext* ctx,
           *resp = std::move(inserted.lead);
           // A producer's retry returns the lead it created, free of charge.
           if (!inserted.created) return absl::OkStatus();
+          // Plans with a monthly quota: this lead must fit in it.
+          if (caller.monthly_quota > 0) {
+            LR_ASSIGN_OR_RETURN(int64_t used,
+                                store::LeadsThisMonth(conn, caller.account_id));
+            LR_RETURN_IF_ERROR(
+                domain::CheckMonthlyQuota(caller.monthly_quota, used));
+          }
           LR_RETURN_IF_ERROR(store::DebitCredits(conn, caller.account_id,
-                                                 caller.policy.credit_cost()));
+                                                 caller.policy.credit_cost(),
+                                                 PaidCall(caller)));
           return store::AppendEvent(conn, caller.account_id,
                                     LeadEvent("lead.new", *resp))
               .status();
@@ -108,7 +118,8 @@ grpc::Status LeadServiceImpl::UpdateLead(grpc::ServerContext* ctx,
                     .status());
           }
           LR_RETURN_IF_ERROR(store::DebitCredits(conn, caller.account_id,
-                                                 caller.policy.credit_cost()));
+                                                 caller.policy.credit_cost(),
+                                                 PaidCall(caller)));
           *resp = std::move(lead);
           return absl::OkStatus();
         });
