@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -110,6 +111,9 @@ struct GatewayConfig {
   std::map<std::string, std::function<LocalReply()>> local_routes;
   // Called once per answered request (streams: when they end).
   std::function<void(const RequestRecord&)> on_request;
+  // Metadata added to every upstream call; a client header of the same name
+  // is dropped, so the upstream can trust it (e.g. to tell REST calls apart).
+  std::vector<std::pair<std::string, std::string>> upstream_metadata;
 };
 
 // Reads the grpc_json_transcoder block of an Envoy bootstrap (YAML or JSON),

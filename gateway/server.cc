@@ -11,6 +11,7 @@
 //
 // Asio/Beast report errors through error_code overloads here; the few calls
 // that can throw are wrapped so that nothing escapes StartGateway.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -156,6 +157,8 @@ struct Shared {
   // Set when the listener speaks HTTPS.
   std::unique_ptr<net::ssl::context> tls;
   CallRegistry registry;
+  // GatewayConfig::upstream_metadata (names in lower case).
+  HeaderList upstream_metadata;
 };
 
 // A connection's byte stream: plain TCP, or TLS over TCP. It models Asio's
@@ -472,6 +475,19 @@ class Session : public std::enable_shared_from_this<Session> {
                            std::string(field.value()));
     }
     HeaderList metadata = MetadataFromHeaders(headers);
+    if (!shared_->upstream_metadata.empty()) {
+      metadata.erase(
+          std::remove_if(metadata.begin(), metadata.end(),
+                         [&](const auto& entry) {
+                           for (const auto& fixed : shared_->upstream_metadata) {
+                             if (entry.first == fixed.first) return true;
+                           }
+                           return false;
+                         }),
+          metadata.end());
+      metadata.insert(metadata.end(), shared_->upstream_metadata.begin(),
+                      shared_->upstream_metadata.end());
+    }
     if (req["x-request-id"].empty()) metadata.emplace_back("x-request-id", request_id_);
     std::optional<absl::Duration> timeout;
     if (auto value = req["grpc-timeout"]; !value.empty()) {
@@ -905,6 +921,9 @@ absl::StatusOr<std::unique_ptr<Gateway>> StartGateway(
   shared->stub = std::make_unique<grpc::GenericStub>(shared->channel);
   if (config.max_request_body_size > 0) {
     shared->max_request_body = config.max_request_body_size;
+  }
+  for (const auto& [name, value] : config.upstream_metadata) {
+    shared->upstream_metadata.emplace_back(absl::AsciiStrToLower(name), value);
   }
   try {
     if (!config.tls_cert_file.empty() || !config.tls_key_file.empty()) {

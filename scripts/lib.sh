@@ -11,7 +11,7 @@ LR_PACKAGES=(
   libpq-dev libssl-dev libcurl4-openssl-dev libboost-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
   postgresql-15 python3 python3-grpcio python3-protobuf curl
-  python3-prometheus-client python3-yaml
+  python3-prometheus-client python3-yaml openssl
 )
 
 lr_log() { printf '[leadrelay] %s\n' "$*" >&2; }

@@ -13,8 +13,10 @@ absl::StatusOr<BootstrapResult> BootstrapAccount(store::Pool& pool,
   BootstrapResult out;
   LR_RETURN_IF_ERROR(
       pool.InTransaction([&](store::Connection& conn) -> absl::Status {
-        LR_ASSIGN_OR_RETURN(v1::Account account,
-                            store::CreateAccount(conn, name, plan, credits));
+        LR_ASSIGN_OR_RETURN(
+            v1::Account account,
+            store::CreateAccount(conn, name, plan, credits,
+                                 {"initial credits", "bootstrap", "", ""}));
         LR_ASSIGN_OR_RETURN(store::CreatedApiKey key,
                             store::CreateApiKey(conn, account.id(),
                                                 "bootstrap admin", {"admin"}));

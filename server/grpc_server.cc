@@ -11,6 +11,7 @@
 #include "grpcpp/server_builder.h"
 #include "ops/call_observer.h"
 #include "services/malformed_request_interceptor.h"
+#include "services/account_admin_service.h"
 #include "services/services.h"
 
 namespace leadrelay {
@@ -35,7 +36,8 @@ class GrpcServer : public RunningServer {
         leads_(deps),
         events_(deps),
         webhooks_(deps),
-        max_receive_bytes_(domain::GrpcMaxReceiveBytes(deps.options.limits)) {}
+        max_receive_bytes_(domain::GrpcMaxReceiveBytes(deps.options.limits)),
+        account_admin_(deps) {}
 
   absl::Status Start(const GrpcServerOptions& options) {
     grpc::EnableDefaultHealthCheckService(true);
@@ -43,6 +45,9 @@ class GrpcServer : public RunningServer {
     grpc::ServerBuilder builder;
     std::shared_ptr<grpc::ServerCredentials> credentials =
         grpc::InsecureServerCredentials();
+    if (!options.tls_client_ca_file.empty() && options.tls_cert_file.empty()) {
+      return absl::InvalidArgumentError("--tls_client_ca needs --tls_cert");
+    }
     if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
       auto cert = ReadFile(options.tls_cert_file);
       auto key = ReadFile(options.tls_key_file);
@@ -50,6 +55,15 @@ class GrpcServer : public RunningServer {
       if (!key.ok()) return key.status();
       grpc::SslServerCredentialsOptions ssl;
       ssl.pem_key_cert_pairs.push_back({*key, *cert});
+      if (!options.tls_client_ca_file.empty()) {
+        auto ca = ReadFile(options.tls_client_ca_file);
+        if (!ca.ok()) return ca.status();
+        ssl.pem_root_certs = *ca;
+        // Verify a certificate when one is sent, but do not require one:
+        // callers with a key and no certificate keep working.
+        ssl.client_certificate_request =
+            GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY;
+      }
       credentials = grpc::SslServerCredentials(ssl);
     }
     builder.AddListeningPort(options.address, credentials);
@@ -58,6 +72,7 @@ class GrpcServer : public RunningServer {
     builder.RegisterService(&leads_);
     builder.RegisterService(&events_);
     builder.RegisterService(&webhooks_);
+    builder.RegisterService(&account_admin_);
     // Above the request limit, so the server itself refuses most oversize
     // requests, with payload_too_large; beyond this gRPC refuses them.
     builder.SetMaxReceiveMessageSize(static_cast<int>(max_receive_bytes_));
@@ -102,6 +117,7 @@ class GrpcServer : public RunningServer {
   EventServiceImpl events_;
   WebhookServiceImpl webhooks_;
   size_t max_receive_bytes_;
+  AccountAdminServiceImpl account_admin_;
   std::unique_ptr<grpc::Server> server_;
 };
 

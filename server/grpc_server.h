@@ -16,6 +16,10 @@ struct GrpcServerOptions {
   std::string address;
   std::string tls_cert_file;
   std::string tls_key_file;
+  // PEM CA whose client certificates identify platform services (mutual
+  // TLS). Clients may still connect without a certificate (and use a key);
+  // a certificate from any other CA fails the handshake.
+  std::string tls_client_ca_file;
 };
 
 class RunningServer {

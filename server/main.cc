@@ -22,7 +22,10 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "auth/authorizer.h"
+#include "auth/platform_identity.h"
+#include "auth/platform_rules.h"
 #include "bootstrap.h"
+#include "bootstrap_platform.h"
 #include "common/log.h"
 #include "delivery/dispatcher.h"
 #include "domain/input_limits.h"
@@ -69,6 +72,16 @@ ABSL_FLAG(std::string, bootstrap_plan, "pro",
           "plan of --bootstrap_account: free, starter, pro, enterprise, "
           "internal");
 ABSL_FLAG(int, bootstrap_credits, 1000, "credits of --bootstrap_account");
+ABSL_FLAG(std::string, bootstrap_platform_service, "",
+          "register a platform service identity with this name (the CN of "
+          "its client certificates), print a new platform key for it, and "
+          "exit");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA for client certificates on the gRPC port (mutual TLS): a "
+          "certificate from it identifies the platform service named by its "
+          "subject CN; needs --tls_cert");
+ABSL_FLAG(bool, allow_platform_over_rest, false,
+          "accept platform identities on the REST API too");
 
 ABSL_FLAG(bool, dispatch_webhooks, true,
           "run the webhook dispatcher in this process");
@@ -171,6 +184,17 @@ int Run() {
     return 1;
   }
 
+  if (std::string name = absl::GetFlag(FLAGS_bootstrap_platform_service);
+      !name.empty()) {
+    auto result = BootstrapPlatformService(pool, name);
+    if (!result.ok()) {
+      LogError(absl::StrCat("bootstrap failed: ", result.status().message()));
+      return 1;
+    }
+    std::printf("platform_service=%s\nplatform_key=%s\n", name.c_str(),
+                result->platform_key.c_str());
+    if (absl::GetFlag(FLAGS_bootstrap_account).empty()) return 0;
+  }
   if (std::string name = absl::GetFlag(FLAGS_bootstrap_account);
       !name.empty()) {
     auto result =
@@ -233,6 +257,9 @@ int Run() {
   hub.Start();
 
   auth::Authorizer authorizer(pool);
+  auth::PlatformIdentity platform(
+      pool, {absl::GetFlag(FLAGS_allow_platform_over_rest)});
+  authorizer.set_platform(&platform);
   store::NotificationListener listener(
       url,
       {store::kEventsChannel, store::kDeliveriesChannel, store::kKeysChannel});
@@ -267,6 +294,7 @@ int Run() {
   server_options.address = absl::GetFlag(FLAGS_grpc_address);
   server_options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);
   server_options.tls_key_file = absl::GetFlag(FLAGS_tls_key);
+  server_options.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
   auto server = StartGrpcServer(server_options, deps);
   if (!server.ok()) {
     LogError(std::string(server.status().message()));
@@ -306,6 +334,8 @@ int Run() {
     config->tls_cert_file = absl::GetFlag(FLAGS_http_tls_cert);
     config->tls_key_file = absl::GetFlag(FLAGS_http_tls_key);
     (*operations)->InstallInGateway(&*config);
+    // Marks REST calls, so platform identities can be refused there.
+    config->upstream_metadata = {{auth::kSurfaceHeader, auth::kRestSurface}};
     auto started =
         gateway::StartGateway(*config, (*server)->InProcessChannel(), http);
     if (!started.ok()) {

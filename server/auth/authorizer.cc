@@ -5,6 +5,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "auth/access_rules.h"
+#include "auth/platform_identity.h"
+#include "auth/platform_rules.h"
 #include "common/random_ids.h"
 #include "common/status_util.h"
 #include "store/api_keys_repo.h"
@@ -24,20 +26,30 @@ std::optional<absl::string_view> Header(grpc::ServerContextBase& context,
 
 absl::StatusOr<Caller> Authorizer::Authorize(grpc::ServerContextBase& context,
                                              absl::string_view method) {
+  if (platform_ != nullptr) {
+    if (auto platform_call = platform_->Authorize(context, method)) {
+      return *std::move(platform_call);
+    }
+  }
   LR_ASSIGN_OR_RETURN(std::string key,
                       ExtractApiKey(Header(context, "authorization"),
                                     Header(context, "x-api-key")));
   std::string hash = Sha256(key);
   v1::MethodPolicy policy = PolicyFor(method);
   auto admit = [&](std::string key_id, std::string account_id,
-                   std::vector<std::string> scopes) -> absl::StatusOr<Caller> {
+                   std::vector<std::string> scopes,
+                   int monthly_quota) -> absl::StatusOr<Caller> {
     if (!HasScope(scopes, policy.scope())) {
       return Forbidden(absl::StrCat("this API key lacks the '",
                                     ScopeName(policy.scope()),
                                     "' scope required by ", method));
     }
-    return Caller{std::move(key_id), std::move(account_id), std::move(scopes),
+    Caller caller{std::move(key_id), std::move(account_id), std::move(scopes),
                   policy};
+    caller.method = std::string(method);
+    caller.monthly_quota = monthly_quota;
+    LR_RETURN_IF_ERROR(CheckAccountKeyCall(context, caller));
+    return caller;
   };
   {
     absl::MutexLock lock(&mu_);
@@ -45,7 +57,7 @@ absl::StatusOr<Caller> Authorizer::Authorize(grpc::ServerContextBase& context,
     if (it != cache_.end()) {
       if (it->second.expires > absl::Now()) {
         return admit(it->second.key_id, it->second.account_id,
-                     it->second.scopes);
+                     it->second.scopes, it->second.monthly_quota);
       }
       cache_.erase(it);
     }
@@ -59,6 +71,9 @@ absl::StatusOr<Caller> Authorizer::Authorize(grpc::ServerContextBase& context,
   // path depends on how much of a guessed key matched.
   if (!found.has_value() || !ConstantTimeEquals(found->key_hash, hash)) {
     return Unauthorized("invalid or revoked API key");
+  }
+  if (found->account_suspended) {
+    return Forbidden("this account is suspended", kReasonAccountSuspended);
   }
   RateLimitVerdict verdict = DecideRateLimit(
       found->rate_limit, found->count, found->window_start_us, found->now_us);
@@ -77,10 +92,10 @@ absl::StatusOr<Caller> Authorizer::Authorize(grpc::ServerContextBase& context,
     absl::MutexLock lock(&mu_);
     if (cache_.size() > 100000) cache_.clear();  // bound memory
     cache_[hash] = {found->key_id, found->account_id, found->scopes,
-                    absl::Now() + cache_ttl_};
+                    absl::Now() + cache_ttl_, found->monthly_quota};
   }
   return admit(std::move(found->key_id), std::move(found->account_id),
-               std::move(found->scopes));
+               std::move(found->scopes), found->monthly_quota);
 }
 
 void Authorizer::Invalidate(const std::string& key_id) {

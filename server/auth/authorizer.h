@@ -22,7 +22,15 @@ struct Caller {
   std::string account_id;
   std::vector<std::string> scopes;
   v1::MethodPolicy policy;
+  // The full method name, e.g. "leadrelay.v1.LeadService.CreateLead".
+  std::string method;
+  // The platform service acting for account_id; empty for account keys.
+  std::string acting_service;
+  // The account's plan's monthly lead quota; 0: none.
+  int monthly_quota = 0;
 };
+
+class PlatformIdentity;
 
 // Keys of unlimited plans are cached for `cache_ttl` (they need no counter
 // in the database); a revocation evicts them at once in this process and,
@@ -40,16 +48,21 @@ class Authorizer {
   // A key was revoked (its id), or anything may have changed ("").
   void Invalidate(const std::string& key_id);
 
+  // Also accept platform identities (see platform_identity.h).
+  void set_platform(PlatformIdentity* platform) { platform_ = platform; }
+
  private:
   struct CachedKey {
     std::string key_id;
     std::string account_id;
     std::vector<std::string> scopes;
     absl::Time expires;
+    int monthly_quota = 0;
   };
 
   store::Pool& pool_;
   absl::Duration cache_ttl_;
+  PlatformIdentity* platform_ = nullptr;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, CachedKey> cache_ ABSL_GUARDED_BY(mu_);
 };

@@ -28,6 +28,10 @@ absl::Status Forbidden(absl::string_view message) {
   return WithReason(absl::PermissionDeniedError(message), kReasonForbidden);
 }
 
+absl::Status Forbidden(absl::string_view message, absl::string_view reason) {
+  return WithReason(absl::PermissionDeniedError(message), reason);
+}
+
 absl::Status InsufficientCredits(int needed, int available) {
   return WithReason(
       absl::PermissionDeniedError(absl::StrCat(

@@ -30,6 +30,8 @@ inline constexpr absl::string_view kReasonTooManyStreams = "too_many_streams";
 absl::Status InvalidRequest(absl::string_view message);
 absl::Status Unauthorized(absl::string_view message);
 absl::Status Forbidden(absl::string_view message);
+// PERMISSION_DENIED with a reason of its own (e.g. account_suspended).
+absl::Status Forbidden(absl::string_view message, absl::string_view reason);
 absl::Status InsufficientCredits(int needed, int available);
 absl::Status NotFound(absl::string_view what, absl::string_view id);
 absl::Status RateLimited(int retry_after_seconds, int limit);

@@ -18,6 +18,9 @@ grpc::Status AccountServiceImpl::GetMe(grpc::ServerContext* ctx,
         return deps_.pool->Run([&](Connection& conn) -> absl::Status {
           LR_ASSIGN_OR_RETURN(*resp->mutable_account(),
                               store::GetAccount(conn, caller.account_id));
+          // A platform service acting for the account made the call with
+          // no key of the account's: api_key stays empty.
+          if (!caller.acting_service.empty()) return absl::OkStatus();
           LR_ASSIGN_OR_RETURN(
               *resp->mutable_api_key(),
               store::GetApiKey(conn, caller.account_id, caller.key_id));

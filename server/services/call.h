@@ -17,6 +17,7 @@
 #include "ops/call_observer.h"
 #include "services/grpc_status.h"
 #include "store/lead_batcher.h"
+#include "store/accounts_repo.h"
 #include "store/pg.h"
 #include "stream/event_hub.h"
 
@@ -42,6 +43,11 @@ struct ServiceDeps {
   // Groups concurrent CreateLeads into one statement.
   store::LeadBatcher* lead_batcher = nullptr;
 };
+
+// The credit ledger's cause of a paid call's debit.
+inline store::CreditCause PaidCall(const auth::Caller& caller) {
+  return {"paid call", caller.method, caller.acting_service, ""};
+}
 
 template <typename Body>
 grpc::Status Serve(const ServiceDeps& deps, grpc::ServerContext* context,

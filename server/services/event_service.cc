@@ -25,7 +25,8 @@ grpc::Status EventServiceImpl::PublishEvent(grpc::ServerContext* ctx,
               store::AppendedEvent appended,
               store::AppendEvent(conn, caller.account_id, std::move(event)));
           LR_RETURN_IF_ERROR(store::DebitCredits(conn, caller.account_id,
-                                                 caller.policy.credit_cost()));
+                                                 caller.policy.credit_cost(),
+                                                 PaidCall(caller)));
           *resp->mutable_event() = std::move(appended.event);
           resp->set_deliveries_queued(appended.deliveries_queued);
           return absl::OkStatus();

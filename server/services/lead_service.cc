@@ -1,12 +1,14 @@
 #include "common/status_util.h"
 #include "domain/lead_rules.h"
 #include "domain/page_budget.h"
+#include "domain/quota_rules.h"
 #include "services/services.h"
 #include "store/accounts_repo.h"
 #include "store/events_repo.h"
 #include "store/lead_batcher.h"
 #include "store/leads_repo.h"
 #include "store/proto_time.h"
+#include "store/quota_repo.h"
 
 namespace leadrelay {
 namespace {
@@ -37,6 +39,19 @@ grpc::Status LeadServiceImpl::CreateLead(grpc::ServerContext* ctx,
                [&](const auth::Caller& caller) -> absl::Status {
                  v1::Lead lead = req->lead();
                  LR_RETURN_IF_ERROR(domain::NormalizeNewLead(lead));
+                 // Plans with a monthly quota: this lead must fit in it
+                 // (checked before batching; concurrent creates may
+                 // overshoot by a few, see README).
+                 if (caller.monthly_quota > 0) {
+                   LR_RETURN_IF_ERROR(deps_.pool->Run(
+                       [&](Connection& conn) -> absl::Status {
+                         LR_ASSIGN_OR_RETURN(
+                             int64_t used,
+                             store::LeadsThisMonth(conn, caller.account_id));
+                         return domain::CheckMonthlyQuota(caller.monthly_quota,
+                                                          used);
+                       }));
+                 }
                  store::PrepareNewLead(lead);
                  v1::Event event = LeadEvent("lead.new", lead);
                  store::PrepareEvent(caller.account_id, event);
@@ -47,7 +62,8 @@ grpc::Status LeadServiceImpl::CreateLead(grpc::ServerContext* ctx,
                      store::LeadInsert inserted,
                      deps_.lead_batcher->Create(
                          caller.account_id, caller.policy.credit_cost(),
-                         {std::move(lead), std::move(event)}));
+                         {std::move(lead), std::move(event),
+                          caller.acting_service}));
                  *resp = std::move(inserted.lead);
                  // A bulk import counts a replayed create as already present.
                  if (!inserted.created) {
@@ -123,7 +139,8 @@ grpc::Status LeadServiceImpl::UpdateLead(grpc::ServerContext* ctx,
                     .status());
           }
           LR_RETURN_IF_ERROR(store::DebitCredits(conn, caller.account_id,
-                                                 caller.policy.credit_cost()));
+                                                 caller.policy.credit_cost(),
+                                                 PaidCall(caller)));
           *resp = std::move(lead);
           return absl::OkStatus();
         });

@@ -1,5 +1,6 @@
 #include "store/accounts_repo.h"
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/random_ids.h"
 #include "common/status_util.h"
@@ -14,7 +15,8 @@ constexpr int kCreditBuckets = 16;
 constexpr char kAccountColumns[] =
     "a.id, a.name, a.plan, (SELECT coalesce(sum(credits), 0) FROM "
     "credit_buckets c WHERE c.account_id = a.id), p.rate_limit_per_minute, "
-    "p.monthly_quota, lr_us(a.plan_renews_at), lr_us(a.created_at)";
+    "p.monthly_quota, lr_us(a.plan_renews_at), lr_us(a.created_at), "
+    "lr_us(a.suspended_at)";
 
 v1::Account AccountFrom(const Result& r, int row) {
   v1::Account a;
@@ -26,15 +28,22 @@ v1::Account AccountFrom(const Result& r, int row) {
   a.set_monthly_quota(static_cast<int32_t>(r.Int(row, 5)));
   SetTimestamp(r.Time(row, 6), a.mutable_plan_renews_at());
   SetTimestamp(r.Time(row, 7), a.mutable_created_at());
+  if (!r.IsNull(row, 8)) SetTimestamp(r.Time(row, 8), a.mutable_suspended_at());
   return a;
 }
 
 }  // namespace
 
+const char* AccountColumns() { return kAccountColumns; }
+
+v1::Account AccountFromRow(const Result& r, int row) {
+  return AccountFrom(r, row);
+}
+
 absl::StatusOr<v1::Account> CreateAccount(Connection& conn,
                                           const std::string& name,
-                                          const std::string& plan,
-                                          int credits) {
+                                          const std::string& plan, int credits,
+                                          const CreditCause& cause) {
   std::string id = NewId("acct_");
   LR_ASSIGN_OR_RETURN(
       Result r,
@@ -45,7 +54,7 @@ absl::StatusOr<v1::Account> CreateAccount(Connection& conn,
                 {id, name, plan}));
   if (r.rows() == 0)
     return InvalidRequest("unknown plan '" + EchoValue(plan) + "'");
-  LR_RETURN_IF_ERROR(AddCredits(conn, id, credits));
+  LR_RETURN_IF_ERROR(AddCredits(conn, id, credits, cause));
   return GetAccount(conn, id);
 }
 
@@ -62,33 +71,52 @@ absl::StatusOr<v1::Account> GetAccount(Connection& conn,
 }
 
 absl::Status AddCredits(Connection& conn, const std::string& account_id,
-                        int credits) {
-  // Spread evenly; the first buckets take the remainder.
+                        int credits, const CreditCause& cause) {
+  // Spread evenly; the first buckets take the remainder. The ledger row is
+  // written by the same statement.
   return conn
       .Exec(R"sql(
-      INSERT INTO credit_buckets (account_id, bucket, credits)
-      SELECT $1, b, $2 / $3 + CASE WHEN b < $2 % $3 THEN 1 ELSE 0 END
-      FROM generate_series(0, $3 - 1) AS b
-      ON CONFLICT (account_id, bucket)
-      DO UPDATE SET credits = credit_buckets.credits + EXCLUDED.credits)sql",
-            {account_id, credits, kCreditBuckets})
+      WITH added AS (
+        INSERT INTO credit_buckets (account_id, bucket, credits)
+        SELECT $1, b, $2 / $3 + CASE WHEN b < $2 % $3 THEN 1 ELSE 0 END
+        FROM generate_series(0, $3 - 1) AS b
+        ON CONFLICT (account_id, bucket)
+        DO UPDATE SET credits = credit_buckets.credits + EXCLUDED.credits)
+      INSERT INTO credit_ledger (account_id, amount, reason, cause, service,
+                                 idempotency_key)
+      SELECT $1, $2, $4, $5, $6, nullif($7, '') WHERE $2 <> 0)sql",
+            {account_id, credits, kCreditBuckets, cause.reason, cause.cause,
+             cause.service, cause.idempotency_key})
       .status();
 }
 
 absl::Status DebitCredits(Connection& conn, const std::string& account_id,
-                          int cost) {
+                          int cost, const CreditCause& cause) {
   if (cost <= 0) return absl::OkStatus();
+  // The credit ledger row of a debit: with the debit, in its transaction.
+  // Both paths below write exactly one (the fast path in the same statement,
+  // so a paid call costs no extra round trip).
+  const std::vector<Param> params = {account_id,    cost,
+                                     cause.reason,  cause.cause,
+                                     cause.service, cause.idempotency_key};
+  constexpr char kLedgerInsert[] = R"sql(
+      INSERT INTO credit_ledger (account_id, amount, reason, cause, service,
+                                 idempotency_key)
+      SELECT $1, -$2::int, $3, $4, $5, nullif($6, ''))sql";
   // Fast path: any bucket with enough credits that nobody else holds.
-  LR_ASSIGN_OR_RETURN(Result r, conn.Exec(R"sql(
+  static const std::string* const kFastPath = new std::string(absl::StrCat(
+      R"sql(
       WITH b AS (
         SELECT bucket FROM credit_buckets
         WHERE account_id = $1 AND credits >= $2
         ORDER BY random() LIMIT 1
-        FOR UPDATE SKIP LOCKED)
-      UPDATE credit_buckets c SET credits = c.credits - $2
-      FROM b WHERE c.account_id = $1 AND c.bucket = b.bucket
-      RETURNING 1)sql",
-                                          {account_id, cost}));
+        FOR UPDATE SKIP LOCKED),
+      debited AS (
+        UPDATE credit_buckets c SET credits = c.credits - $2
+        FROM b WHERE c.account_id = $1 AND c.bucket = b.bucket
+        RETURNING 1))sql",
+      kLedgerInsert, " FROM debited RETURNING 1"));
+  LR_ASSIGN_OR_RETURN(Result r, conn.Exec(*kFastPath, params));
   if (r.rows() == 1) return absl::OkStatus();
   // Slow path: lock every bucket (in order, so no deadlock) and take the
   // cost from as many as needed; short only when the sum is.
@@ -112,7 +140,7 @@ absl::Status DebitCredits(Connection& conn, const std::string& account_id,
             .status());
     remaining -= take;
   }
-  return absl::OkStatus();
+  return conn.Exec(kLedgerInsert, params).status();
 }
 
 absl::StatusOr<v1::AccountStats> GetAccountStats(

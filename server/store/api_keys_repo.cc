@@ -88,7 +88,8 @@ absl::StatusOr<std::optional<KeyLookup>> AuthenticateAndCount(
   LR_ASSIGN_OR_RETURN(Result r, conn.Exec(R"sql(
       WITH k AS (
         SELECT k.id, k.account_id, k.scopes, k.key_hash,
-               p.rate_limit_per_minute AS lim
+               p.rate_limit_per_minute AS lim,
+               a.suspended_at IS NOT NULL AS suspended, p.monthly_quota
         FROM api_keys k
         JOIN accounts a ON a.id = k.account_id
         JOIN plans p ON p.name = a.plan
@@ -111,7 +112,8 @@ absl::StatusOr<std::optional<KeyLookup>> AuthenticateAndCount(
                OR last_used_at < now() - interval '1 minute'))
       SELECT k.id, k.account_id, k.scopes, k.key_hash, k.lim,
              coalesce(rl.count, 0), coalesce(rl.ws, 0),
-             lr_us(clock_timestamp())
+             lr_us(clock_timestamp()), k.suspended,
+             k.monthly_quota
       FROM k LEFT JOIN rl ON true)sql",
                                           {Param::Bytes(key_hash)}));
   if (r.rows() == 0) return std::optional<KeyLookup>();
@@ -124,6 +126,8 @@ absl::StatusOr<std::optional<KeyLookup>> AuthenticateAndCount(
   k.count = r.Int(0, 5);
   k.window_start_us = r.Int(0, 6);
   k.now_us = r.Int(0, 7);
+  k.account_suspended = r.Bool(0, 8);
+  k.monthly_quota = static_cast<int>(r.Int(0, 9));
   return std::optional<KeyLookup>(std::move(k));
 }
 

@@ -40,6 +40,8 @@ struct KeyLookup {
   int64_t count = 0;   // requests in the current window, this one too
   int64_t window_start_us = 0;
   int64_t now_us = 0;
+  bool account_suspended = false;
+  int monthly_quota = 0;  // of the account's plan; 0: none
 };
 
 // Finds the live key with this hash and counts the request against its

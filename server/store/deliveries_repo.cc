@@ -91,6 +91,8 @@ absl::StatusOr<std::vector<ClaimedDelivery>> ClaimDueDeliveries(
       WITH due AS (
         SELECT d.id FROM deliveries d
         JOIN webhooks w ON w.id = d.webhook_id
+        -- A suspended account's webhooks pause; they resume with it.
+        JOIN accounts a ON a.id = d.account_id AND a.suspended_at IS NULL
         WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND w.enabled
         ORDER BY d.next_attempt_at
         LIMIT $1

@@ -78,7 +78,7 @@ absl::StatusOr<std::vector<absl::StatusOr<LeadInsert>>> CreateLeads(
     Connection& conn, const std::string& account_id, int cost,
     std::vector<NewLead> leads) {
   std::vector<std::string> ids, external_ids, verticals, tiers, suburbs,
-      statuses, bodies, event_ids, event_bodies;
+      statuses, bodies, event_ids, event_bodies, services;
   std::vector<int64_t> scores, at_us;
   for (const NewLead& n : leads) {
     const v1::Lead& lead = n.lead;
@@ -93,6 +93,7 @@ absl::StatusOr<std::vector<absl::StatusOr<LeadInsert>>> CreateLeads(
     at_us.push_back(absl::ToUnixMicros(FromTimestamp(lead.created_at())));
     event_ids.push_back(n.event.id());
     event_bodies.push_back(n.event.SerializeAsString());
+    services.push_back(n.service);
   }
   LR_ASSIGN_OR_RETURN(
       Result r,
@@ -101,13 +102,14 @@ absl::StatusOr<std::vector<absl::StatusOr<LeadInsert>>> CreateLeads(
       FROM leadrelay_create_leads($1, $2, $3::text[],
         array_replace($4::text[], '', NULL), $5::text[], $6::text[],
         $7::text[], $8::text[], $9::int[], $10::bytea[], $11::int8[],
-        $12::text[], $13::bytea[]))sql",
+        $12::text[], $13::bytea[], $14::text[]))sql",
                 {account_id, cost, Param::TextArray(ids),
                  Param::TextArray(external_ids), Param::TextArray(verticals),
                  Param::TextArray(tiers), Param::TextArray(suburbs),
                  Param::TextArray(statuses), IntArray(scores),
                  ByteaArray(bodies), IntArray(at_us),
-                 Param::TextArray(event_ids), ByteaArray(event_bodies)}));
+                 Param::TextArray(event_ids), ByteaArray(event_bodies),
+                 Param::TextArray(services)}));
   if (r.rows() != static_cast<int>(leads.size())) {
     return Internal(
         "leadrelay_create_leads returned a row count that does "

@@ -27,6 +27,7 @@ void PrepareNewLead(v1::Lead& lead);
 struct NewLead {
   v1::Lead lead;
   v1::Event event;
+  std::string service;  // the platform service acting, "" for an own key
 };
 
 // Stores new leads of one account in one statement, each charged `cost`

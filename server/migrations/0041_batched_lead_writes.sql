@@ -3,8 +3,9 @@
 -- (and one fsync) and one round trip.
 
 -- Debits `cost` credits of `account`: the one place a lead's credits are
--- taken (a ledger row per change belongs here). Returns -1 when debited,
--- otherwise the balance that fell short, having changed nothing.
+-- taken (leadrelay_create_leads writes their credit_ledger rows). Returns
+-- -1 when debited, otherwise the balance that fell short, having changed
+-- nothing.
 CREATE FUNCTION leadrelay_debit_credits(account text, cost int)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
@@ -66,7 +67,7 @@ CREATE FUNCTION leadrelay_create_leads(
     account text, cost int, ids text[], external_ids text[],
     verticals text[], score_tiers text[], suburbs text[], statuses text[],
     scores int[], bodies bytea[], at_us int8[], event_ids text[],
-    event_bodies bytea[])
+    event_bodies bytea[], services text[])
 RETURNS TABLE (r_outcome text, r_body bytea, r_available bigint)
 LANGUAGE plpgsql VOLATILE
 AS $$
@@ -140,6 +141,13 @@ BEGIN
     CROSS JOIN webhooks w
     WHERE w.account_id = account AND w.enabled
       AND 'lead.new' = ANY (w.events);
+    -- One credit_ledger row per paid lead, in the debit's transaction
+    -- (service: the platform service that acted, '' for an own key).
+    INSERT INTO credit_ledger (account_id, amount, reason, cause, service)
+    SELECT account, -cost, 'paid call', 'leadrelay.v1.LeadService.CreateLead',
+           coalesce(services[c.k], '')
+    FROM unnest(created) AS c(k)
+    WHERE cost > 0;
     PERFORM pg_advisory_xact_lock_shared(leadrelay_event_gate(account));
     INSERT INTO events (seq, id, account_id, type, body, created_at)
     SELECT nextval('events_seq_seq'), event_ids[c.k], account, 'lead.new',
