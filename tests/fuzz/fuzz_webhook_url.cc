@@ -1,6 +1,8 @@
 // Fuzzes webhook URL parsing and validation and the address policy: the
 // input is a URL (also tried as a bare host literal and a secret); its first
 // 16 bytes are also checked as raw IPv4/IPv6 addresses.
+#include <arpa/inet.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -43,6 +45,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (strict) {
     Check(parsed.ok() && parsed->scheme == "https");
     Check(!ForbiddenLiteral(parsed->host).has_value());
+    // Nor at one a resolver would read from a legacy IPv4 form.
+    in_addr legacy;
+    if (inet_aton(parsed->host.c_str(), &legacy) != 0) {
+      Check(
+          !ForbiddenIpv4Range(reinterpret_cast<const uint8_t*>(&legacy.s_addr))
+               .has_value());
+    }
   }
   Check(!strict || lenient);
   leadrelay::domain::ValidateWebhookSecret(text);
