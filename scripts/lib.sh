@@ -12,6 +12,7 @@ LR_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
   postgresql-15 python3 python3-grpcio python3-protobuf curl
   python3-prometheus-client python3-yaml openssl
+  clang-14 libclang-rt-14-dev
 )
 
 lr_log() { printf '[leadrelay] %s\n' "$*" >&2; }
@@ -49,6 +50,48 @@ lr_build() {
     cmake -S "$ROOT" -B "$ROOT/build" "${gen[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo
   fi
   cmake --build "$ROOT/build" -j"$(nproc)"
+}
+
+# lr_build_instrumented DIR [CMAKE_OPTION...] -- TARGET...: a clang-14 build
+# (sanitizers, fuzzing) in DIR that builds only TARGETs. The main build
+# (build/) stays g++.
+lr_build_instrumented() {
+  local dir=$1 cmake_opts=() gen=()
+  shift
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do cmake_opts+=("$1"); shift; done
+  [ $# -gt 0 ] && shift
+  command -v ninja >/dev/null && gen=(-G Ninja)
+  command -v ccache >/dev/null && gen+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  if [ ! -f "$dir/CMakeCache.txt" ]; then
+    CC=clang-14 CXX=clang++-14 cmake -S "$ROOT" -B "$dir" "${gen[@]}" \
+      -DCMAKE_BUILD_TYPE=RelWithDebInfo "${cmake_opts[@]}" >/dev/null
+  fi
+  cmake --build "$dir" -j"$(nproc)" --target "$@"
+}
+
+# lr_ctest_with_pg BUILD_DIR [CTEST_ARG...]: runs ctest in BUILD_DIR against a
+# throwaway PostgreSQL (removed afterwards, also on interruption: this sets
+# the EXIT trap) and BUILD_DIR's leadrelay-server. Returns ctest's status.
+lr_ctest_with_pg() {
+  local dir=$1 rc=0 port
+  shift
+  _LR_PG_TMP=$(mktemp -d "${TMPDIR:-/tmp}/leadrelay-test.XXXXXX")
+  LR_PG_DIR=$_LR_PG_TMP
+  trap _lr_test_pg_cleanup EXIT
+  port=$(lr_free_port)
+  lr_pg_start "$_LR_PG_TMP" "$port" test || return 1
+  LEADRELAY_TEST_PG_URL="postgresql://postgres@127.0.0.1:$port/postgres" \
+    LEADRELAY_SERVER_BIN="$dir/server/leadrelay-server" \
+    ctest --test-dir "$dir" --output-on-failure -j2 --timeout 600 "$@" || rc=$?
+  _lr_test_pg_cleanup
+  return "$rc"
+}
+
+_lr_test_pg_cleanup() {
+  [ -n "${_LR_PG_TMP:-}" ] || return 0
+  lr_pg_stop "$LR_PG_DIR" || true
+  rm -rf "$_LR_PG_TMP" "$LR_PG_DIR"
+  _LR_PG_TMP=
 }
 
 # lr_free_port: print a TCP port on 127.0.0.1 that is free right now.

@@ -118,6 +118,12 @@ std::optional<std::string> ForbiddenLiteral(absl::string_view host) {
   if (inet_pton(AF_INET6, text.c_str(), v6) == 1) {
     return ForbiddenIpv6Range(v6);
   }
+  // Resolvers also take the legacy IPv4 forms ("127.1", "0x7f.1",
+  // "2130706433"): judge them as the address they stand for.
+  in_addr legacy;
+  if (inet_aton(text.c_str(), &legacy) != 0) {
+    return ForbiddenIpv4Range(reinterpret_cast<const uint8_t*>(&legacy.s_addr));
+  }
   return std::nullopt;
 }
 

@@ -203,6 +203,18 @@ TEST(Query, BadValues) {
   }
 }
 
+// Found by fuzz_transcoder: a percent-encoded byte that is not UTF-8 made a
+// message the server cannot parse (a 500 instead of a 400).
+TEST(Query, InvalidUtf8IsRejected) {
+  auto t = Make();
+  EXPECT_THAT(Translate(*t, "GET", "/v1/items/abc?name=%FF"),
+              HasSubstr("ERROR INVALID_ARGUMENT: invalid value for name"));
+  EXPECT_THAT(Translate(*t, "GET", "/v1/items/a%C3"),
+              HasSubstr("ERROR INVALID_ARGUMENT: invalid value for id"));
+  EXPECT_EQ(Translate(*t, "GET", "/v1/items/%C3%A9?name=%E2%82%AC"),
+            R"(Get {"id":"é","name":"€"})");
+}
+
 TEST(Query, UnknownAndIgnoredParameters) {
   EXPECT_EQ(Translate(*Make(), "GET", "/v1/items/abc?nope=1"),
             "ERROR INVALID_ARGUMENT: unknown query parameter \"nope\"");
@@ -361,7 +373,7 @@ TEST(Response, MaxResponseBodySize) {
 
 TEST(Response, GarbageBytesAreAnError) {
   auto t = Make();
-  EXPECT_FALSE(t->TranscodeResponse(*RouteOf(*t, "GET", "/v1/items/x"), std::string("\x0a\x05ab", 4)).ok());
+  EXPECT_FALSE(t->TranscodeResponse(*RouteOf(*t, "GET", "/v1/items/x"), std::string("\x0a\x05" "ab", 4)).ok());
 }
 
 // --- stream framing ----------------------------------------------------------

@@ -167,6 +167,20 @@ TEST(ValidateWebhookUrlTest, HttpAllowedForAllowListedHostOnly) {
   EXPECT_FALSE(ValidateWebhookUrl("http://evil-localhost/", allowed).ok());
 }
 
+// A resolver reads these as 127.0.0.1 / 10.0.0.1: refused at registration,
+// not only when the delivery connects.
+TEST(ValidateWebhookUrlTest, LegacyIpv4FormsAreJudgedByTheirAddress) {
+  for (const char* url :
+       {"https://127.1/", "https://2130706433/", "https://0x7f.1/",
+        "https://017700000001/", "https://10.1/", "https://0xa000001/"}) {
+    absl::Status s = ValidateWebhookUrl(url, {});
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << url;
+    EXPECT_THAT(s.message(), HasSubstr("public address")) << url;
+  }
+  EXPECT_TRUE(ValidateWebhookUrl("https://134744072/", {}).ok());  // 8.8.8.8
+  EXPECT_TRUE(ValidateWebhookUrl("https://1e100.net/", {}).ok());
+}
+
 TEST(ValidateWebhookUrlTest, AllowListDoesNotExcuseMalformedUrls) {
   EXPECT_FALSE(ValidateWebhookUrl("ftp://localhost/", {"localhost"}).ok());
   EXPECT_FALSE(ValidateWebhookUrl("http://u:p@localhost/", {"localhost"}).ok());
