@@ -16,6 +16,8 @@
 #include "auth/authorizer.h"
 #include "bootstrap.h"
 #include "common/log.h"
+#include "crypto/key_source.h"
+#include "crypto/secret_box.h"
 #include "delivery/dispatcher.h"
 #include "gateway/gateway.h"
 #include "grpc_server.h"
@@ -23,6 +25,7 @@
 #include "store/migrations.h"
 #include "store/notification_listener.h"
 #include "store/pg.h"
+#include "store/webhook_secrets.h"
 #include "stream/event_hub.h"
 
 ABSL_FLAG(std::string, database_url, "",
@@ -82,6 +85,23 @@ ABSL_FLAG(int, stream_ring_capacity, 4096,
           "newest events kept in memory per streamed account");
 ABSL_FLAG(absl::Duration, stream_poll_interval, absl::Milliseconds(200),
           "stream feeds re-read the log this often after a notification");
+ABSL_FLAG(std::string, secrets_key_file, "",
+          "file of master keys (ID:BASE64 of 32 bytes, one per line, the "
+          "first encrypts) for webhook secrets and cursors");
+ABSL_FLAG(std::string, secrets_key_env, "LEADRELAY_SECRETS_KEY",
+          "environment variable holding the master keys when "
+          "--secrets_key_file is not given");
+ABSL_FLAG(bool, reencrypt_secrets, false,
+          "re-encrypt every webhook secret under the active master key, "
+          "print the counts, and exit");
+ABSL_FLAG(int, auth_failures_per_address, 20,
+          "invalid API keys one client address may present per "
+          "--auth_failure_window before it is throttled; 0: off");
+ABSL_FLAG(absl::Duration, auth_failure_window, absl::Minutes(1),
+          "window of --auth_failures_per_address");
+ABSL_FLAG(std::vector<std::string>, trusted_proxies, {},
+          "addresses of proxies (a standalone leadrelay-gateway) whose "
+          "x-leadrelay-client-address header names the client");
 ABSL_FLAG(absl::Duration, delivery_retention, absl::Hours(24 * 30),
           "keep finished deliveries and their attempts this long");
 
@@ -128,6 +148,35 @@ int Run() {
     return 0;
   }
 
+  // Master keys: webhook secrets at rest and cursors. Rows written before
+  // encryption are encrypted now, before anything reads them.
+  absl::StatusOr<crypto::Keyring> keyring = crypto::LoadMasterKeys(
+      absl::GetFlag(FLAGS_secrets_key_file),
+      absl::GetFlag(FLAGS_secrets_key_env));
+  if (!keyring.ok()) {
+    LogError(std::string(keyring.status().message()));
+    return 2;
+  }
+  crypto::SecretBox secret_box(*keyring);
+  store::SetCursorKeys(*keyring);
+  bool reencrypt = absl::GetFlag(FLAGS_reencrypt_secrets);
+  absl::StatusOr<store::SealCounts> sealed =
+      store::SealWebhookSecrets(pool, secret_box, reencrypt);
+  if (!sealed.ok()) {
+    LogError(absl::StrCat("webhook secrets: ", sealed.status().message()));
+    return 1;
+  }
+  if (reencrypt) {
+    std::printf("encrypted=%d\nreencrypted=%d\nactive_key=%s\n",
+                sealed->encrypted, sealed->reencrypted,
+                secret_box.active_key_id().c_str());
+    return 0;
+  }
+  if (sealed->encrypted > 0) {
+    LogInfo(absl::StrCat("encrypted ", sealed->encrypted,
+                         " plaintext webhook secrets"));
+  }
+
   // SIGTERM / SIGINT are taken by a waiting thread, not a handler.
   sigset_t signals;
   sigemptyset(&signals);
@@ -155,6 +204,7 @@ int Run() {
     d.attempt_body_retention = absl::GetFlag(FLAGS_attempt_body_retention);
     d.delivery_retention = absl::GetFlag(FLAGS_delivery_retention);
     d.allowed_hosts = absl::GetFlag(FLAGS_allow_webhook_hosts);
+    d.secret_box = &secret_box;
     dispatcher = std::make_unique<delivery::Dispatcher>(pool, d);
   }
 
@@ -167,7 +217,11 @@ int Run() {
   stream::EventHub hub(pool, hub_options);
   hub.Start();
 
-  auth::Authorizer authorizer(pool);
+  auth::FailureThrottleOptions throttle;
+  throttle.max_failures = absl::GetFlag(FLAGS_auth_failures_per_address);
+  throttle.window = absl::GetFlag(FLAGS_auth_failure_window);
+  auth::Authorizer authorizer(pool, absl::Seconds(30), throttle);
+  authorizer.TrustProxies(absl::GetFlag(FLAGS_trusted_proxies));
   store::NotificationListener listener(
       url,
       {store::kEventsChannel, store::kDeliveriesChannel, store::kKeysChannel});
@@ -183,6 +237,7 @@ int Run() {
   listener.Start();
   if (dispatcher != nullptr) dispatcher->Start();
   ServiceDeps deps{&pool, &authorizer, {}, dispatcher.get(), &hub};
+  deps.secret_box = &secret_box;
   deps.options.allowed_webhook_hosts = absl::GetFlag(FLAGS_allow_webhook_hosts);
   deps.options.secret_rotation_grace =
       absl::GetFlag(FLAGS_secret_rotation_grace);

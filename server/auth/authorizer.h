@@ -1,5 +1,7 @@
-// Authenticates a call's API key, applies the per-key rate limit, checks the
-// method's declared scope, and reports the limit in response metadata.
+// Authenticates a call's API key, applies the per-key and account-wide rate
+// limits, checks the method's declared scope, and reports the limit in
+// response metadata. Repeated bad keys from one client address are
+// throttled (auth/failure_throttle.h).
 #ifndef LEADRELAY_SERVER_AUTH_AUTHORIZER_H_
 #define LEADRELAY_SERVER_AUTH_AUTHORIZER_H_
 
@@ -11,11 +13,15 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "auth/failure_throttle.h"
 #include "grpcpp/server_context.h"
 #include "leadrelay/v1/options.pb.h"
 #include "store/pg.h"
 
 namespace leadrelay::auth {
+
+// Set by the gateway to the HTTP client's address (see ClientAddress).
+inline constexpr char kClientAddressHeader[] = "x-leadrelay-client-address";
 
 struct Caller {
   std::string key_id;
@@ -30,8 +36,9 @@ struct Caller {
 class Authorizer {
  public:
   explicit Authorizer(store::Pool& pool,
-                      absl::Duration cache_ttl = absl::Seconds(30))
-      : pool_(pool), cache_ttl_(cache_ttl) {}
+                      absl::Duration cache_ttl = absl::Seconds(30),
+                      FailureThrottleOptions throttle = {})
+      : pool_(pool), cache_ttl_(cache_ttl), failures_(throttle) {}
 
   // `method` is the full proto name, e.g. "leadrelay.v1.LeadService.GetLead".
   absl::StatusOr<Caller> Authorize(grpc::ServerContextBase& context,
@@ -39,6 +46,13 @@ class Authorizer {
 
   // A key was revoked (its id), or anything may have changed ("").
   void Invalidate(const std::string& key_id);
+
+  // Peers (addresses, as AddressOfPeer gives them) whose
+  // kClientAddressHeader is believed: proxies such as a standalone
+  // leadrelay-gateway. The in-process gateway is always believed.
+  void TrustProxies(std::vector<std::string> addresses) {
+    trusted_proxies_ = std::move(addresses);
+  }
 
  private:
   struct CachedKey {
@@ -48,8 +62,13 @@ class Authorizer {
     absl::Time expires;
   };
 
+  // The client address the failure throttle counts against.
+  std::string ClientAddress(grpc::ServerContextBase& context) const;
+
   store::Pool& pool_;
   absl::Duration cache_ttl_;
+  FailureThrottle failures_;
+  std::vector<std::string> trusted_proxies_;  // set before serving
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, CachedKey> cache_ ABSL_GUARDED_BY(mu_);
 };

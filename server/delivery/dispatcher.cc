@@ -15,6 +15,7 @@
 #include "leadrelay/v1/event.pb.h"
 #include "store/events_repo.h"
 #include "store/proto_time.h"
+#include "store/webhook_secrets.h"
 
 namespace leadrelay::delivery {
 namespace {
@@ -156,17 +157,24 @@ void Dispatcher::Dispatch(store::ClaimedDelivery claim,
       event.ParseFromString(claim.event_body)
           ? BuildPayload(event, claim.id, claim.test)
           : absl::InternalError("corrupt event body");
-  if (!body.ok()) {
+  // A secret that does not open (its master key is not loaded here) fails
+  // this attempt; the retry may run where the key is loaded.
+  absl::StatusOr<std::vector<std::string>> secrets = store::OpenWebhookSecrets(
+      *options_.secret_box, claim.webhook_id, claim.secrets);
+  if (!body.ok() || !secrets.ok()) {
     HttpResult failed;
     failed.network_error = true;
     failed.error =
-        absl::StrCat("could not build payload: ", body.status().message());
+        !body.ok()
+            ? absl::StrCat("could not build payload: ",
+                           body.status().message())
+            : absl::StrCat("could not sign: ", secrets.status().message());
     on_result(ToRecord(claim, failed, attempted_at));
     return;
   }
   HttpRequest request;
   request.url = claim.url;
-  request.headers = SignedHeaders(claim.secrets, claim.id, event.type(),
+  request.headers = SignedHeaders(*secrets, claim.id, event.type(),
                                   absl::ToUnixSeconds(attempted_at), *body);
   request.body = std::move(*body);
   request.endpoint_key = claim.webhook_id;

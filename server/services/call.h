@@ -10,6 +10,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "auth/authorizer.h"
+#include "crypto/secret_box.h"
 #include "delivery/dispatcher.h"
 #include "grpcpp/server_context.h"
 #include "services/grpc_status.h"
@@ -31,6 +32,8 @@ struct ServiceDeps {
   // Sends test deliveries; null when this process runs no dispatcher.
   delivery::Dispatcher* dispatcher = nullptr;
   stream::EventHub* hub = nullptr;
+  // Encrypts webhook secrets at rest.
+  const crypto::SecretBox* secret_box = nullptr;
 };
 
 template <typename Body>
