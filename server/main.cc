@@ -150,9 +150,9 @@ int Run() {
 
   // Master keys: webhook secrets at rest and cursors. Rows written before
   // encryption are encrypted now, before anything reads them.
-  absl::StatusOr<crypto::Keyring> keyring = crypto::LoadMasterKeys(
-      absl::GetFlag(FLAGS_secrets_key_file),
-      absl::GetFlag(FLAGS_secrets_key_env));
+  absl::StatusOr<crypto::Keyring> keyring =
+      crypto::LoadMasterKeys(absl::GetFlag(FLAGS_secrets_key_file),
+                             absl::GetFlag(FLAGS_secrets_key_env));
   if (!keyring.ok()) {
     LogError(std::string(keyring.status().message()));
     return 2;

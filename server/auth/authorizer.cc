@@ -43,8 +43,8 @@ absl::StatusOr<Caller> Authorizer::Authorize(grpc::ServerContextBase& context,
   std::string address = ClientAddress(context);
   if (absl::Duration wait = failures_.Blocked(address, absl::Now());
       wait > absl::ZeroDuration()) {
-    int seconds = static_cast<int>(absl::ToInt64Seconds(absl::Ceil(
-        wait, absl::Seconds(1))));
+    int seconds = static_cast<int>(
+        absl::ToInt64Seconds(absl::Ceil(wait, absl::Seconds(1))));
     return LimitReached(
         kReasonAuthThrottled,
         absl::StrCat("too many requests with invalid API keys from this "

@@ -46,9 +46,9 @@ std::string AddressOfPeer(absl::string_view peer) {
   }
   if (absl::ConsumePrefix(&peer, "ipv6:")) {
     // "[addr]:port", or URI-escaped "%5Baddr%5D:port" in newer gRPC.
-    for (auto [open, close] : {std::pair<absl::string_view, absl::string_view>{
-                                   "[", "]"},
-                               {"%5B", "%5D"}}) {
+    for (auto [open, close] :
+         {std::pair<absl::string_view, absl::string_view>{"[", "]"},
+          {"%5B", "%5D"}}) {
       size_t end = peer.rfind(close);
       if (absl::StartsWith(peer, open) && end != absl::string_view::npos) {
         return std::string(peer.substr(open.size(), end - open.size()));

@@ -65,9 +65,9 @@ absl::Status AccountRateLimited(int retry_after_seconds, int limit) {
 
 absl::Status TooManyKeys(int max) {
   return WithReason(
-      absl::FailedPreconditionError(absl::StrCat(
-          "an account can have at most ", max,
-          " active API keys; revoke one before creating another")),
+      absl::FailedPreconditionError(
+          absl::StrCat("an account can have at most ", max,
+                       " active API keys; revoke one before creating another")),
       kReasonTooManyKeys);
 }
 

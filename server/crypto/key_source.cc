@@ -23,7 +23,8 @@ absl::StatusOr<Keyring> LoadMasterKeys(const std::string& file,
     text = buffer.str();
     source = file;
   } else {
-    const char* value = env_name.empty() ? nullptr : std::getenv(env_name.c_str());
+    const char* value =
+        env_name.empty() ? nullptr : std::getenv(env_name.c_str());
     if (value == nullptr || *value == '\0') {
       return absl::FailedPreconditionError(absl::StrCat(
           "no master key: pass --secrets_key_file=PATH or set ",

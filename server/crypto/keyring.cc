@@ -58,15 +58,14 @@ absl::StatusOr<Keyring> Keyring::FromKeys(std::vector<MasterKey> keys) {
   absl::flat_hash_set<std::string> ids;
   for (const MasterKey& key : keys) {
     if (!ValidKeyId(key.id)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("master key id '", absl::CHexEscape(key.id.substr(0, 32)),
-                       "' must be 1 to 32 of A-Z a-z 0-9 _ -"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "master key id '", absl::CHexEscape(key.id.substr(0, 32)),
+          "' must be 1 to 32 of A-Z a-z 0-9 _ -"));
     }
     if (key.bytes.size() != kMasterKeyBytes) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("master key '", key.id, "' must be ", kMasterKeyBytes,
-                       " bytes (base64 of 32 random bytes), not ",
-                       key.bytes.size()));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "master key '", key.id, "' must be ", kMasterKeyBytes,
+          " bytes (base64 of 32 random bytes), not ", key.bytes.size()));
     }
     if (!ids.insert(key.id).second) {
       return absl::InvalidArgumentError(

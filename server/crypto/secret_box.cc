@@ -25,8 +25,7 @@ const unsigned char* Bytes(absl::string_view s) {
 // length-prefixed so that no two pairs encode alike.
 std::string AssociatedData(absl::string_view key_id,
                            absl::string_view context) {
-  return absl::StrCat(key_id.size(), ":", key_id, context.size(), ":",
-                      context);
+  return absl::StrCat(key_id.size(), ":", key_id, context.size(), ":", context);
 }
 
 }  // namespace

@@ -166,8 +166,7 @@ void Dispatcher::Dispatch(store::ClaimedDelivery claim,
     failed.network_error = true;
     failed.error =
         !body.ok()
-            ? absl::StrCat("could not build payload: ",
-                           body.status().message())
+            ? absl::StrCat("could not build payload: ", body.status().message())
             : absl::StrCat("could not sign: ", secrets.status().message());
     on_result(ToRecord(claim, failed, attempted_at));
     return;

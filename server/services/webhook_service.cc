@@ -131,21 +131,21 @@ grpc::Status WebhookServiceImpl::DeleteWebhook(
 grpc::Status WebhookServiceImpl::RotateWebhookSecret(
     grpc::ServerContext* ctx, const v1::RotateWebhookSecretRequest* req,
     v1::RotateWebhookSecretResponse* resp) {
-  return Serve(deps_, ctx, "leadrelay.v1.WebhookService.RotateWebhookSecret",
-               [&](const auth::Caller& caller) -> absl::Status {
-                 LR_ASSIGN_OR_RETURN(store::NewSecret secret,
-                                     ChooseSecret(req->secret()));
-                 return deps_.pool->Run([&](Connection& conn) -> absl::Status {
-                   LR_ASSIGN_OR_RETURN(
-                       *resp->mutable_webhook(),
-                       store::RotateWebhookSecret(
-                           conn, caller.account_id, req->id(), secret,
-                           deps_.options.secret_rotation_grace,
-                           *deps_.secret_box));
-                   resp->set_secret(secret.value);
-                   return absl::OkStatus();
-                 });
-               });
+  return Serve(
+      deps_, ctx, "leadrelay.v1.WebhookService.RotateWebhookSecret",
+      [&](const auth::Caller& caller) -> absl::Status {
+        LR_ASSIGN_OR_RETURN(store::NewSecret secret,
+                            ChooseSecret(req->secret()));
+        return deps_.pool->Run([&](Connection& conn) -> absl::Status {
+          LR_ASSIGN_OR_RETURN(
+              *resp->mutable_webhook(),
+              store::RotateWebhookSecret(
+                  conn, caller.account_id, req->id(), secret,
+                  deps_.options.secret_rotation_grace, *deps_.secret_box));
+          resp->set_secret(secret.value);
+          return absl::OkStatus();
+        });
+      });
 }
 
 }  // namespace leadrelay

@@ -6,8 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/random_ids.h"
-#include "crypto/cursor_cipher.h"
 #include "common/status_util.h"
+#include "crypto/cursor_cipher.h"
 #include "store/proto_time.h"
 
 namespace leadrelay::store {

@@ -54,8 +54,7 @@ struct EventPosition {
 // issued to and encrypted (crypto/cursor_cipher.h), so they reveal nothing
 // about other accounts. A cursor of another account, or one not issued by
 // a server holding these master keys, is invalid_request.
-std::string EncodeCursor(const std::string& account_id,
-                         EventPosition position);
+std::string EncodeCursor(const std::string& account_id, EventPosition position);
 absl::StatusOr<EventPosition> DecodeCursor(const std::string& account_id,
                                            const std::string& cursor);
 // The keys cursors are sealed with, from the server's master keys; set once

@@ -60,7 +60,8 @@ absl::StatusOr<SealCounts> SealWebhookSecrets(Pool& pool,
   for (;;) {
     std::optional<Result> rows;
     LR_RETURN_IF_ERROR(pool.Run([&](Connection& conn) -> absl::Status {
-      LR_ASSIGN_OR_RETURN(rows, conn.Exec(R"sql(
+      LR_ASSIGN_OR_RETURN(
+          rows, conn.Exec(R"sql(
           SELECT id, secret, secret_key_id, previous_secret,
                  previous_secret_key_id
           FROM webhooks
@@ -71,8 +72,7 @@ absl::StatusOr<SealCounts> SealWebhookSecrets(Pool& pool,
                  OR ($2 AND (secret_key_id <> $3
                              OR previous_secret_key_id <> $3)))
           ORDER BY id LIMIT $4)sql",
-                                          {after, reencrypt,
-                                           box.active_key_id(), kBatch}));
+                          {after, reencrypt, box.active_key_id(), kBatch}));
       return absl::OkStatus();
     }));
     if (rows->rows() == 0) return counts;
@@ -83,8 +83,8 @@ absl::StatusOr<SealCounts> SealWebhookSecrets(Pool& pool,
       bool has_previous = !rows->IsNull(i, 3);
       crypto::SealedSecret previous;
       if (has_previous) previous = StoredSecretFrom(*rows, i, 3, 4);
-      bool was_plain = current.key_id.empty() ||
-                       (has_previous && previous.key_id.empty());
+      bool was_plain =
+          current.key_id.empty() || (has_previous && previous.key_id.empty());
 
       LR_ASSIGN_OR_RETURN(std::string plain, OpenStored(box, id, current));
       LR_ASSIGN_OR_RETURN(crypto::SealedSecret sealed,
@@ -101,21 +101,18 @@ absl::StatusOr<SealCounts> SealWebhookSecrets(Pool& pool,
       // Only if the row still holds what was read.
       Result updated(nullptr);
       LR_RETURN_IF_ERROR(pool.Run([&](Connection& conn) -> absl::Status {
-        LR_ASSIGN_OR_RETURN(updated, conn.Exec(R"sql(
+        LR_ASSIGN_OR_RETURN(
+            updated,
+            conn.Exec(
+                R"sql(
             UPDATE webhooks SET secret = $2, secret_key_id = $3,
                    previous_secret = $4, previous_secret_key_id = $5
             WHERE id = $1 AND secret = $6
               AND previous_secret IS NOT DISTINCT FROM $7
             RETURNING id)sql",
-                                                 {id,
-                                                  absl::Base64Escape(
-                                                      sealed.ciphertext),
-                                                  sealed.key_id, previous_param,
-                                                  previous_key,
-                                                  rows->String(i, 1),
-                                                  has_previous
-                                                      ? Param(rows->String(i, 3))
-                                                      : Param::Null()}));
+                {id, absl::Base64Escape(sealed.ciphertext), sealed.key_id,
+                 previous_param, previous_key, rows->String(i, 1),
+                 has_previous ? Param(rows->String(i, 3)) : Param::Null()}));
         return absl::OkStatus();
       }));
       if (updated.rows() == 0) continue;

@@ -55,15 +55,14 @@ absl::StatusOr<v1::Webhook> InsertWebhook(Connection& conn,
                       box.Seal(secret.value, SecretContext(id)));
   LR_ASSIGN_OR_RETURN(
       Result r,
-      conn.Exec(absl::StrCat("INSERT INTO webhooks (id, account_id, name, url,"
-                             " events, secret, secret_key_id, secret_hint)"
-                             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-                             " RETURNING ",
-                             kColumns),
-                {id, account_id, req.name(), req.url(),
-                 Param::TextArray(events),
-                 absl::Base64Escape(sealed.ciphertext), sealed.key_id,
-                 secret.hint}));
+      conn.Exec(
+          absl::StrCat("INSERT INTO webhooks (id, account_id, name, url,"
+                       " events, secret, secret_key_id, secret_hint)"
+                       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                       " RETURNING ",
+                       kColumns),
+          {id, account_id, req.name(), req.url(), Param::TextArray(events),
+           absl::Base64Escape(sealed.ciphertext), sealed.key_id, secret.hint}));
   return WebhookFrom(r, 0);
 }
 

@@ -376,8 +376,9 @@ void EventHub::Pump(const std::shared_ptr<Stream>& s) {
       finish = true;
       // Built now, not when the end was decided: a write in flight then has
       // completed, so the cursor is that of the last message delivered.
-      std::string resume = absl::StrCat("; reconnect with after=",
-                                        store::EncodeCursor(s->account_id, s->position));
+      std::string resume =
+          absl::StrCat("; reconnect with after=",
+                       store::EncodeCursor(s->account_id, s->position));
       switch (s->end) {
         case EndReason::kShutdown:
           status = grpc::Status(grpc::StatusCode::UNAVAILABLE,
@@ -474,8 +475,8 @@ absl::StatusOr<grpc::ServerWriteReactor<grpc::ByteBuffer>*> EventHub::Open(
   LR_ASSIGN_OR_RETURN(EventFilter filter, FilterFromRequest(request));
   std::optional<store::EventPosition> after;
   if (!request.after().empty()) {
-    LR_ASSIGN_OR_RETURN(after,
-                        store::DecodeCursor(caller.account_id, request.after()));
+    LR_ASSIGN_OR_RETURN(
+        after, store::DecodeCursor(caller.account_id, request.after()));
   }
   {
     absl::MutexLock lock(&mu_);
@@ -483,11 +484,10 @@ absl::StatusOr<grpc::ServerWriteReactor<grpc::ByteBuffer>*> EventHub::Open(
       return Unavailable("server shutting down; reconnect to another server");
     }
     if (streams_per_key_[caller.key_id] >= options_.max_streams_per_key) {
-      return LimitReached(
-          kReasonTooManyStreams,
-          absl::StrCat("this API key already has ",
-                       options_.max_streams_per_key,
-                       " open streams; close one first"));
+      return LimitReached(kReasonTooManyStreams,
+                          absl::StrCat("this API key already has ",
+                                       options_.max_streams_per_key,
+                                       " open streams; close one first"));
     }
     ++streams_per_key_[caller.key_id];
     ++open_streams_;

@@ -25,10 +25,10 @@
 namespace leadrelay::dtest {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::Not;
 using itest::Authorize;
 using itest::IsOk;
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr absl::Duration kWait = absl::Seconds(30);
 
@@ -111,8 +111,8 @@ class SecretStorageTest : public ::testing::Test {
   std::string PublishAndWait(size_t n) {
     size_t before = receiver_->RequestCount();
     v1::PublishEventResponse published;
-    EXPECT_TRUE(IsOk(Publish(api(), key_, FollowerGained(itest::UniqueName("f")),
-                             &published)));
+    EXPECT_TRUE(IsOk(Publish(
+        api(), key_, FollowerGained(itest::UniqueName("f")), &published)));
     EXPECT_TRUE(receiver_->WaitForRequests(before + n, kWait))
         << env_->LogTails();
     return published.event().cursor();
@@ -142,8 +142,7 @@ class SecretStorageTest : public ::testing::Test {
     return api().events->ListEvents(&context, request, &response);
   }
 
-  std::string RunServerOnce(const std::vector<std::string>& flags,
-                            bool* ok) {
+  std::string RunServerOnce(const std::vector<std::string>& flags, bool* ok) {
     absl::StatusOr<std::string> bin =
         itest::RequiredEnv("LEADRELAY_SERVER_BIN");
     EXPECT_TRUE(bin.ok());
@@ -170,9 +169,8 @@ TEST_F(SecretStorageTest, TableHoldsCiphertextAndApiShowsOnlyAHint) {
   v1::CreateWebhookResponse custom = NewHook("/custom", custom_secret);
   ASSERT_THAT(generated.secret(), testing::StartsWith("whsec_"));
 
-  for (const auto& [hook, secret] :
-       {std::pair{generated, generated.secret()},
-        std::pair{custom, custom_secret}}) {
+  for (const auto& [hook, secret] : {std::pair{generated, generated.secret()},
+                                     std::pair{custom, custom_secret}}) {
     std::vector<std::string> row = StoredRow(hook.webhook_id());
     EXPECT_EQ(row[1], "k1");
     EXPECT_THAT(row[0], Not(HasSubstr(secret)));
@@ -194,8 +192,8 @@ TEST_F(SecretStorageTest, TableHoldsCiphertextAndApiShowsOnlyAHint) {
   rotate.set_id(custom.webhook_id());
   rotate.set_secret("another-own-secret-of-mine-77");
   v1::RotateWebhookSecretResponse rotated;
-  ASSERT_TRUE(IsOk(
-      api().webhooks->RotateWebhookSecret(&context, rotate, &rotated)));
+  ASSERT_TRUE(
+      IsOk(api().webhooks->RotateWebhookSecret(&context, rotate, &rotated)));
   EXPECT_EQ(rotated.webhook().secret_prefix(), "(custom)");
   std::vector<std::string> row = StoredRow(custom.webhook_id());
   EXPECT_THAT(row[0], Not(HasSubstr("another-own")));

@@ -20,9 +20,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
-#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "http_client.h"
 #include "support/harness.h"
@@ -165,9 +165,9 @@ class HardeningServerTest : public ::testing::Test {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    return absl::UnavailableError(absl::StrCat(
-        "not serving after ", kReadinessSeconds, " s; log:\n",
-        FileTail(log_path, 40)));
+    return absl::UnavailableError(absl::StrCat("not serving after ",
+                                               kReadinessSeconds, " s; log:\n",
+                                               FileTail(log_path, 40)));
   }
 
   static absl::StatusOr<Account> Bootstrap(const std::string& name,
@@ -224,7 +224,8 @@ class HardeningServerTest : public ::testing::Test {
     return api_->events->ListEvents(&context, request, response);
   }
 
-  static grpc::Status CreateKey(const std::string& key, v1::CreateApiKeyResponse* out) {
+  static grpc::Status CreateKey(const std::string& key,
+                                v1::CreateApiKeyResponse* out) {
     grpc::ClientContext context;
     Authorize(&context, key);
     v1::CreateApiKeyRequest request;
@@ -293,12 +294,12 @@ TEST_F(HardeningServerTest, CursorsOfInterleavedAccountsRevealNothing) {
     EXPECT_TRUE(HasError(reader->Finish(), grpc::StatusCode::INVALID_ARGUMENT,
                          "invalid_request"));
   }
-  HttpResponse rest = Rest("GET", "/v1/events?after=" + a1.cursor(),
-                           b.admin_key);
+  HttpResponse rest =
+      Rest("GET", "/v1/events?after=" + a1.cursor(), b.admin_key);
   EXPECT_EQ(rest.status, 400) << rest.body;
   EXPECT_EQ(ErrorOf(rest).code, "invalid_request");
-  HttpResponse own = Rest("GET", "/v1/events?after=" + a1.cursor(),
-                          a.admin_key);
+  HttpResponse own =
+      Rest("GET", "/v1/events?after=" + a1.cursor(), a.admin_key);
   EXPECT_EQ(own.status, 200) << own.body;
   EXPECT_THAT(own.body, HasSubstr(a2.id()));
 
@@ -325,8 +326,8 @@ TEST_F(HardeningServerTest, PublishEventRefusesLeadEventsAndChangesNothing) {
   v1::PublishEventResponse response;
   grpc::Status status =
       api_->events->PublishEvent(&context, request, &response);
-  EXPECT_TRUE(HasError(status, grpc::StatusCode::INVALID_ARGUMENT,
-                       "invalid_request"));
+  EXPECT_TRUE(
+      HasError(status, grpc::StatusCode::INVALID_ARGUMENT, "invalid_request"));
   EXPECT_THAT(status.error_message(), HasSubstr("CreateLead"));
 
   HttpResponse rest = Rest(
@@ -400,15 +401,15 @@ TEST_F(HardeningServerTest, ActiveKeysPerAccountAreCapped) {
   }
   v1::CreateApiKeyResponse refused;
   grpc::Status status = CreateKey(a.admin_key, &refused);
-  EXPECT_TRUE(HasError(status, grpc::StatusCode::FAILED_PRECONDITION,
-                       "too_many_keys"));
+  EXPECT_TRUE(
+      HasError(status, grpc::StatusCode::FAILED_PRECONDITION, "too_many_keys"));
   EXPECT_THAT(status.error_message(), HasSubstr("100"));
   HttpResponse rest = Rest("POST", "/v1/api-keys", a.admin_key,
                            R"({"name":"one more","scopes":["read"]})");
   EXPECT_EQ(rest.status, 400) << rest.body;
   EXPECT_EQ(ErrorOf(rest).code, "too_many_keys");
-  EXPECT_EQ(*db_->QueryInt("SELECT count(*) FROM api_keys WHERE account_id = $1",
-                           {a.id}),
+  EXPECT_EQ(*db_->QueryInt(
+                "SELECT count(*) FROM api_keys WHERE account_id = $1", {a.id}),
             100);
 
   // Revoking one makes room.
@@ -455,7 +456,8 @@ TEST_F(HardeningServerTest, StreamBeyondThePerKeyCapIsTooManyStreams) {
   for (auto& r : readers) r->Finish();
 }
 
-// --- Authentication failures --------------------------------------------------
+// --- Authentication failures
+// --------------------------------------------------
 
 TEST_F(HardeningServerTest, RepeatedBadKeysFromOneAddressAreThrottled) {
   Account a = NewAccount("enterprise");

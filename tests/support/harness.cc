@@ -1,8 +1,7 @@
 #include "support/harness.h"
 
-#include <unistd.h>
-
 #include <openssl/rand.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>

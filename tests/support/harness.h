@@ -47,9 +47,8 @@ absl::StatusOr<Account> BootstrapAccountWith(const std::string& server_bin,
 
 // Writes a file with one new random master key ("ID:BASE64") in `dir` and
 // returns its path, for --secrets_key_file.
-absl::StatusOr<std::string> WriteTestMasterKeys(const std::string& dir,
-                                                const std::string& key_id =
-                                                    "test");
+absl::StatusOr<std::string> WriteTestMasterKeys(
+    const std::string& dir, const std::string& key_id = "test");
 
 // Stubs for every service, on one channel to one server.
 struct Api {

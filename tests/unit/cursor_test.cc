@@ -112,8 +112,8 @@ TEST(CursorCipherTest, SetCursorKeysChangesTheCursors) {
   SetCursorKeys(KeysOf({{"unit", 'u'}}));
   std::string after = EncodeCursor(kAccount, {8});
   EXPECT_NE(before, after);
-  EXPECT_EQ(after, crypto::CursorCipher(KeysOf({{"unit", 'u'}}))
-                       .Seal(kAccount, 8));
+  EXPECT_EQ(after,
+            crypto::CursorCipher(KeysOf({{"unit", 'u'}})).Seal(kAccount, 8));
   auto decoded = DecodeCursor(kAccount, after);
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   EXPECT_EQ(decoded->seq, 8);

@@ -24,8 +24,7 @@ TEST(FailureThrottleTest, BlocksAfterMaxFailuresUntilTheWindowEnds) {
     t.RecordFailure("1.2.3.4", kT0 + absl::Seconds(i));
   }
   EXPECT_EQ(t.Blocked("1.2.3.4", kT0 + absl::Seconds(10)), absl::Seconds(50));
-  EXPECT_EQ(t.Blocked("5.6.7.8", kT0 + absl::Seconds(10)),
-            absl::ZeroDuration())
+  EXPECT_EQ(t.Blocked("5.6.7.8", kT0 + absl::Seconds(10)), absl::ZeroDuration())
       << "other addresses are not affected";
   EXPECT_EQ(t.Blocked("1.2.3.4", kT0 + absl::Seconds(60)),
             absl::ZeroDuration());

@@ -89,8 +89,7 @@ TEST(SecretBoxTest, KeyIdIsAuthenticated) {
   SecretBox box(KeysOf({{"k1", 'a'}, {"k2", 'a'}}));
   SealedSecret sealed = *box.Seal(kSecret, "c");
   sealed.key_id = "k2";
-  EXPECT_EQ(box.Open(sealed, "c").status().code(),
-            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(box.Open(sealed, "c").status().code(), absl::StatusCode::kDataLoss);
 }
 
 TEST(SecretBoxTest, RotationSealsWithNewKeyAndOpensOld) {
