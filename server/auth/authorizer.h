@@ -6,6 +6,7 @@
 #define LEADRELAY_SERVER_AUTH_AUTHORIZER_H_
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -49,7 +50,8 @@ class Authorizer {
 
   // Peers (addresses, as AddressOfPeer gives them) whose
   // kClientAddressHeader is believed: proxies such as a standalone
-  // leadrelay-gateway. The in-process gateway is always believed.
+  // leadrelay-gateway. The in-process gateway (a call without a network
+  // peer) is always believed.
   void TrustProxies(std::vector<std::string> addresses) {
     trusted_proxies_ = std::move(addresses);
   }
