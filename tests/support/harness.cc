@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <utility>
@@ -208,10 +209,17 @@ absl::StatusOr<std::unique_ptr<Harness>> Harness::Start(int num_servers) {
       TempDatabase::Create(*admin_url);
   if (!database.ok()) return database.status();
   harness->database_ = *std::move(database);
-  absl::StatusOr<std::string> key_file =
-      WriteTestMasterKeys(harness->temp_dir_->path());
-  if (!key_file.ok()) return key_file.status();
-  harness->key_file_ = *std::move(key_file);
+  // Every server of a run must share the master keys (cursors and secrets
+  // sealed by one are opened by another, including servers a test starts
+  // itself): the run's LEADRELAY_SECRETS_KEY when scripts/test set one,
+  // else a key file of our own.
+  const char* run_key = std::getenv("LEADRELAY_SECRETS_KEY");
+  if (run_key == nullptr || *run_key == '\0') {
+    absl::StatusOr<std::string> key_file =
+        WriteTestMasterKeys(harness->temp_dir_->path());
+    if (!key_file.ok()) return key_file.status();
+    harness->key_file_ = *std::move(key_file);
+  }
 
   // The bootstrap applies the migrations, so it comes before the servers and
   // before our own connection looks at any table.
@@ -251,15 +259,18 @@ absl::Status Harness::StartServer() {
   server.address = absl::StrCat("127.0.0.1:", *port);
   std::string log_path =
       absl::StrCat(temp_dir_->path(), "/server-", servers_.size(), ".log");
-  absl::StatusOr<std::unique_ptr<ChildProcess>> process = ChildProcess::Spawn(
-      {server_bin_, absl::StrCat("--database_url=", database_->url()),
-       absl::StrCat("--grpc_address=", server.address),
-       absl::StrCat("--secrets_key_file=", key_file_),
-       // The suites present bad keys on purpose, many from one address; the
-       // throttle has its own test (gateway.hardening_server).
-       "--auth_failures_per_address=0",
-       "--allow_webhook_hosts=localhost,127.0.0.1"},
-      log_path);
+  std::vector<std::string> argv = {
+      server_bin_, absl::StrCat("--database_url=", database_->url()),
+      absl::StrCat("--grpc_address=", server.address),
+      // The suites present bad keys on purpose, many from one address; the
+      // throttle has its own test (gateway.hardening_server).
+      "--auth_failures_per_address=0",
+      "--allow_webhook_hosts=localhost,127.0.0.1"};
+  if (!key_file_.empty()) {
+    argv.push_back(absl::StrCat("--secrets_key_file=", key_file_));
+  }
+  absl::StatusOr<std::unique_ptr<ChildProcess>> process =
+      ChildProcess::Spawn(argv, log_path);
   if (!process.ok()) return process.status();
   server.process = *std::move(process);
   server.api = std::make_unique<Api>(

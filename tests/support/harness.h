@@ -104,7 +104,8 @@ class Harness {
   std::string server_bin_;
   std::unique_ptr<TempDir> temp_dir_;
   std::unique_ptr<TempDatabase> database_;
-  std::string key_file_;  // the servers' master keys
+  // The servers' master keys; empty: the run's LEADRELAY_SECRETS_KEY.
+  std::string key_file_;
   std::unique_ptr<PgConnection> db_;
   // Account whose key is used only for readiness probes.
   Account probe_;
