@@ -489,6 +489,7 @@ class Session : public std::enable_shared_from_this<Session> {
                       shared_->upstream_metadata.end());
     }
     if (req["x-request-id"].empty()) metadata.emplace_back("x-request-id", request_id_);
+    SetClientAddress(&metadata);
     std::optional<absl::Duration> timeout;
     if (auto value = req["grpc-timeout"]; !value.empty()) {
       timeout = ParseGrpcTimeout(absl::string_view(value.data(), value.size()));
@@ -502,6 +503,20 @@ class Session : public std::enable_shared_from_this<Session> {
     } else {
       StartUnary(*call, metadata, timeout);
     }
+  }
+
+  // The server throttles invalid API keys per client address and believes
+  // this header only from the gateway; a client's own copy is dropped.
+  void SetClientAddress(HeaderList* metadata) {
+    static constexpr char kClientAddress[] = "x-leadrelay-client-address";
+    metadata->erase(std::remove_if(metadata->begin(), metadata->end(),
+                                   [](const auto& entry) {
+                                     return entry.first == kClientAddress;
+                                   }),
+                    metadata->end());
+    beast::error_code ec;
+    tcp::endpoint remote = stream_.socket().remote_endpoint(ec);
+    if (!ec) metadata->emplace_back(kClientAddress, remote.address().to_string());
   }
 
   void StartUnary(const Transcoder::Call& call, const HeaderList& metadata,

@@ -27,6 +27,8 @@
 #include "bootstrap.h"
 #include "bootstrap_platform.h"
 #include "common/log.h"
+#include "crypto/key_source.h"
+#include "crypto/secret_box.h"
 #include "delivery/dispatcher.h"
 #include "domain/input_limits.h"
 #include "gateway/gateway.h"
@@ -40,6 +42,7 @@
 #include "store/migrations.h"
 #include "store/notification_listener.h"
 #include "store/pg.h"
+#include "store/webhook_secrets.h"
 #include "stream/event_hub.h"
 
 ABSL_FLAG(std::string, database_url, "",
@@ -122,6 +125,23 @@ ABSL_FLAG(int64_t, max_event_bytes, 256 << 10,
 ABSL_FLAG(int64_t, max_response_bytes, 1 << 20,
           "list responses are cut to about this many bytes (with a token or "
           "cursor for the rest)");
+ABSL_FLAG(std::string, secrets_key_file, "",
+          "file of master keys (ID:BASE64 of 32 bytes, one per line, the "
+          "first encrypts) for webhook secrets and cursors");
+ABSL_FLAG(std::string, secrets_key_env, "LEADRELAY_SECRETS_KEY",
+          "environment variable holding the master keys when "
+          "--secrets_key_file is not given");
+ABSL_FLAG(bool, reencrypt_secrets, false,
+          "re-encrypt every webhook secret under the active master key, "
+          "print the counts, and exit");
+ABSL_FLAG(int, auth_failures_per_address, 20,
+          "invalid API keys one client address may present per "
+          "--auth_failure_window before it is throttled; 0: off");
+ABSL_FLAG(absl::Duration, auth_failure_window, absl::Minutes(1),
+          "window of --auth_failures_per_address");
+ABSL_FLAG(std::vector<std::string>, trusted_proxies, {},
+          "addresses of proxies (a standalone leadrelay-gateway) whose "
+          "x-leadrelay-client-address header names the client");
 ABSL_FLAG(absl::Duration, delivery_retention, absl::Hours(24 * 30),
           "keep finished deliveries and their attempts this long");
 
@@ -209,6 +229,35 @@ int Run() {
     return 0;
   }
 
+  // Master keys: webhook secrets at rest and cursors. Rows written before
+  // encryption are encrypted now, before anything reads them.
+  absl::StatusOr<crypto::Keyring> keyring =
+      crypto::LoadMasterKeys(absl::GetFlag(FLAGS_secrets_key_file),
+                             absl::GetFlag(FLAGS_secrets_key_env));
+  if (!keyring.ok()) {
+    LogError(std::string(keyring.status().message()));
+    return 2;
+  }
+  crypto::SecretBox secret_box(*keyring);
+  store::SetCursorKeys(*keyring);
+  bool reencrypt = absl::GetFlag(FLAGS_reencrypt_secrets);
+  absl::StatusOr<store::SealCounts> sealed =
+      store::SealWebhookSecrets(pool, secret_box, reencrypt);
+  if (!sealed.ok()) {
+    LogError(absl::StrCat("webhook secrets: ", sealed.status().message()));
+    return 1;
+  }
+  if (reencrypt) {
+    std::printf("encrypted=%d\nreencrypted=%d\nactive_key=%s\n",
+                sealed->encrypted, sealed->reencrypted,
+                secret_box.active_key_id().c_str());
+    return 0;
+  }
+  if (sealed->encrypted > 0) {
+    LogInfo(absl::StrCat("encrypted ", sealed->encrypted,
+                         " plaintext webhook secrets"));
+  }
+
   // SIGTERM / SIGINT are taken by a waiting thread, not a handler.
   sigset_t signals;
   sigemptyset(&signals);
@@ -236,6 +285,7 @@ int Run() {
     d.attempt_body_retention = absl::GetFlag(FLAGS_attempt_body_retention);
     d.delivery_retention = absl::GetFlag(FLAGS_delivery_retention);
     d.allowed_hosts = absl::GetFlag(FLAGS_allow_webhook_hosts);
+    d.secret_box = &secret_box;
     dispatcher = std::make_unique<delivery::Dispatcher>(pool, d);
   }
 
@@ -256,7 +306,11 @@ int Run() {
   stream::EventHub hub(pool, hub_options);
   hub.Start();
 
-  auth::Authorizer authorizer(pool);
+  auth::FailureThrottleOptions throttle;
+  throttle.max_failures = absl::GetFlag(FLAGS_auth_failures_per_address);
+  throttle.window = absl::GetFlag(FLAGS_auth_failure_window);
+  auth::Authorizer authorizer(pool, absl::Seconds(30), throttle);
+  authorizer.TrustProxies(absl::GetFlag(FLAGS_trusted_proxies));
   auth::PlatformIdentity platform(
       pool, {absl::GetFlag(FLAGS_allow_platform_over_rest)});
   authorizer.set_platform(&platform);
@@ -279,6 +333,7 @@ int Run() {
   store::LeadBatcher lead_batcher(pool);
   ServiceDeps deps{&pool, &authorizer, {}, dispatcher.get(), &hub};
   deps.lead_batcher = &lead_batcher;
+  deps.secret_box = &secret_box;
   deps.options.allowed_webhook_hosts = absl::GetFlag(FLAGS_allow_webhook_hosts);
   deps.options.secret_rotation_grace =
       absl::GetFlag(FLAGS_secret_rotation_grace);

@@ -125,4 +125,15 @@ RateLimitVerdict DecideRateLimit(int limit, int64_t count,
   return v;
 }
 
+CombinedRateLimit CombineRateLimits(const RateLimitVerdict& key,
+                                    const RateLimitVerdict& account) {
+  if (!key.allowed) return {key, false};
+  if (!account.allowed) return {account, true};
+  if (account.limit > 0 &&
+      (key.limit <= 0 || account.remaining < key.remaining)) {
+    return {account, true};
+  }
+  return {key, false};
+}
+
 }  // namespace leadrelay::auth

@@ -42,10 +42,26 @@ struct RateLimitVerdict {
 
 inline constexpr int kRateWindowSeconds = 60;
 
+// Active (not revoked) keys an account may hold: keys are what an admin
+// can mint, so without a cap an account could spread load over any number
+// of them (the account-wide rate limit bounds the rate; this bounds the
+// rows, the hashes to look up and what a leaked admin key can scatter).
+inline constexpr int kMaxActiveKeysPerAccount = 100;
+
 // `count` includes this request; `window_start_us` and `now_us` are the
 // database's clock, so every replica agrees.
 RateLimitVerdict DecideRateLimit(int limit, int64_t count,
                                  int64_t window_start_us, int64_t now_us);
+
+// The per-key and the account-wide verdict as one: the key's when it
+// refuses, else the account's when it refuses, else the one with fewer
+// requests left (the headers then show the limit that bites first).
+struct CombinedRateLimit {
+  RateLimitVerdict verdict;
+  bool account_wide = false;
+};
+CombinedRateLimit CombineRateLimits(const RateLimitVerdict& key,
+                                    const RateLimitVerdict& account);
 
 }  // namespace leadrelay::auth
 

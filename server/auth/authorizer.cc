@@ -1,7 +1,9 @@
 #include "auth/authorizer.h"
 
+#include <algorithm>
 #include <optional>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "auth/access_rules.h"
@@ -24,8 +26,39 @@ std::optional<absl::string_view> Header(grpc::ServerContextBase& context,
 
 }  // namespace
 
+std::string Authorizer::ClientAddress(grpc::ServerContextBase& context) const {
+  std::string peer = context.peer();
+  std::string address = AddressOfPeer(peer);
+  std::optional<absl::string_view> forwarded =
+      Header(context, kClientAddressHeader);
+  // The in-process gateway's calls come without a network peer.
+  bool in_process = !absl::StartsWith(peer, "ipv4:") &&
+                    !absl::StartsWith(peer, "ipv6:") &&
+                    !absl::StartsWith(peer, "unix:") &&
+                    !absl::StartsWith(peer, "vsock:");
+  bool trusted = in_process ||
+                 std::find(trusted_proxies_.begin(), trusted_proxies_.end(),
+                           address) != trusted_proxies_.end();
+  if (trusted && forwarded.has_value() && !forwarded->empty()) {
+    return std::string(forwarded->substr(0, 64));
+  }
+  return address;
+}
+
 absl::StatusOr<Caller> Authorizer::Authorize(grpc::ServerContextBase& context,
                                              absl::string_view method) {
+  std::string address = ClientAddress(context);
+  if (absl::Duration wait = failures_.Blocked(address, absl::Now());
+      wait > absl::ZeroDuration()) {
+    int seconds = static_cast<int>(
+        absl::ToInt64Seconds(absl::Ceil(wait, absl::Seconds(1))));
+    return LimitReached(
+        kReasonAuthThrottled,
+        absl::StrCat("too many requests with invalid API keys from this "
+                     "address; retry in ",
+                     seconds, " s"),
+        seconds);
+  }
   if (platform_ != nullptr) {
     if (auto platform_call = platform_->Authorize(context, method)) {
       return *std::move(platform_call);
@@ -70,13 +103,18 @@ absl::StatusOr<Caller> Authorizer::Authorize(grpc::ServerContextBase& context,
   // The index lookup is by hash; compare again in constant time so no code
   // path depends on how much of a guessed key matched.
   if (!found.has_value() || !ConstantTimeEquals(found->key_hash, hash)) {
+    failures_.RecordFailure(address, absl::Now());
     return Unauthorized("invalid or revoked API key");
   }
   if (found->account_suspended) {
     return Forbidden("this account is suspended", kReasonAccountSuspended);
   }
-  RateLimitVerdict verdict = DecideRateLimit(
-      found->rate_limit, found->count, found->window_start_us, found->now_us);
+  CombinedRateLimit combined = CombineRateLimits(
+      DecideRateLimit(found->rate_limit, found->count, found->window_start_us,
+                      found->now_us),
+      DecideRateLimit(found->account_rate_limit, found->account_count,
+                      found->account_window_start_us, found->now_us));
+  const RateLimitVerdict& verdict = combined.verdict;
   if (verdict.limit > 0) {
     context.AddInitialMetadata("x-ratelimit-limit",
                                absl::StrCat(verdict.limit));
@@ -86,9 +124,11 @@ absl::StatusOr<Caller> Authorizer::Authorize(grpc::ServerContextBase& context,
                                absl::StrCat(verdict.reset_unix));
   }
   if (!verdict.allowed) {
-    return RateLimited(verdict.retry_after_seconds, verdict.limit);
+    return combined.account_wide
+               ? AccountRateLimited(verdict.retry_after_seconds, verdict.limit)
+               : RateLimited(verdict.retry_after_seconds, verdict.limit);
   }
-  if (found->rate_limit <= 0) {
+  if (found->rate_limit <= 0 && found->account_rate_limit <= 0) {
     absl::MutexLock lock(&mu_);
     if (cache_.size() > 100000) cache_.clear();  // bound memory
     cache_[hash] = {found->key_id, found->account_id, found->scopes,

@@ -1,9 +1,12 @@
-// Authenticates a call's API key, applies the per-key rate limit, checks the
-// method's declared scope, and reports the limit in response metadata.
+// Authenticates a call's API key, applies the per-key and account-wide rate
+// limits, checks the method's declared scope, and reports the limit in
+// response metadata. Repeated bad keys from one client address are
+// throttled (auth/failure_throttle.h).
 #ifndef LEADRELAY_SERVER_AUTH_AUTHORIZER_H_
 #define LEADRELAY_SERVER_AUTH_AUTHORIZER_H_
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -11,11 +14,15 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "auth/failure_throttle.h"
 #include "grpcpp/server_context.h"
 #include "leadrelay/v1/options.pb.h"
 #include "store/pg.h"
 
 namespace leadrelay::auth {
+
+// Set by the gateway to the HTTP client's address (see ClientAddress).
+inline constexpr char kClientAddressHeader[] = "x-leadrelay-client-address";
 
 struct Caller {
   std::string key_id;
@@ -38,8 +45,9 @@ class PlatformIdentity;
 class Authorizer {
  public:
   explicit Authorizer(store::Pool& pool,
-                      absl::Duration cache_ttl = absl::Seconds(30))
-      : pool_(pool), cache_ttl_(cache_ttl) {}
+                      absl::Duration cache_ttl = absl::Seconds(30),
+                      FailureThrottleOptions throttle = {})
+      : pool_(pool), cache_ttl_(cache_ttl), failures_(throttle) {}
 
   // `method` is the full proto name, e.g. "leadrelay.v1.LeadService.GetLead".
   absl::StatusOr<Caller> Authorize(grpc::ServerContextBase& context,
@@ -50,6 +58,13 @@ class Authorizer {
 
   // Also accept platform identities (see platform_identity.h).
   void set_platform(PlatformIdentity* platform) { platform_ = platform; }
+  // Peers (addresses, as AddressOfPeer gives them) whose
+  // kClientAddressHeader is believed: proxies such as a standalone
+  // leadrelay-gateway. The in-process gateway (a call without a network
+  // peer) is always believed.
+  void TrustProxies(std::vector<std::string> addresses) {
+    trusted_proxies_ = std::move(addresses);
+  }
 
  private:
   struct CachedKey {
@@ -60,9 +75,14 @@ class Authorizer {
     int monthly_quota = 0;
   };
 
+  // The client address the failure throttle counts against.
+  std::string ClientAddress(grpc::ServerContextBase& context) const;
+
   store::Pool& pool_;
   absl::Duration cache_ttl_;
   PlatformIdentity* platform_ = nullptr;
+  FailureThrottle failures_;
+  std::vector<std::string> trusted_proxies_;  // set before serving
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, CachedKey> cache_ ABSL_GUARDED_BY(mu_);
 };

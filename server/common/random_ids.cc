@@ -11,8 +11,6 @@
 #include "absl/strings/str_cat.h"
 
 namespace leadrelay {
-namespace {
-
 std::string RandomBytes(int n) {
   std::string out(n, '\0');
   // RAND_bytes only fails when the CSPRNG cannot be seeded; running on
@@ -22,8 +20,6 @@ std::string RandomBytes(int n) {
   }
   return out;
 }
-
-}  // namespace
 
 std::string NewId(absl::string_view prefix, int chars) {
   static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz234567";

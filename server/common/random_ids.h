@@ -8,6 +8,9 @@
 
 namespace leadrelay {
 
+// `n` bytes from the CSPRNG.
+std::string RandomBytes(int n);
+
 // `prefix` + `chars` characters of lower-case base32 (5 bits each).
 std::string NewId(absl::string_view prefix, int chars = 20);
 

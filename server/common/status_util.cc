@@ -57,6 +57,35 @@ absl::Status RateLimited(int retry_after_seconds, int limit) {
   return status;
 }
 
+absl::Status AccountRateLimited(int retry_after_seconds, int limit) {
+  return LimitReached(
+      kReasonAccountRateLimited,
+      absl::StrCat("account-wide rate limit of ", limit,
+                   " requests per minute (all API keys of the account "
+                   "together) exceeded; retry in ",
+                   retry_after_seconds, " s"),
+      retry_after_seconds);
+}
+
+absl::Status TooManyKeys(int max) {
+  return WithReason(
+      absl::FailedPreconditionError(
+          absl::StrCat("an account can have at most ", max,
+                       " active API keys; revoke one before creating another")),
+      kReasonTooManyKeys);
+}
+
+absl::Status LimitReached(absl::string_view reason, absl::string_view message,
+                          std::optional<int> retry_after_seconds) {
+  absl::Status status =
+      WithReason(absl::ResourceExhaustedError(message), reason);
+  if (retry_after_seconds.has_value()) {
+    status.SetPayload(kRetryAfterUrl,
+                      absl::Cord(absl::StrCat(*retry_after_seconds)));
+  }
+  return status;
+}
+
 absl::Status Unavailable(absl::string_view message) {
   return WithReason(absl::UnavailableError(message), kReasonUnavailable);
 }

@@ -23,9 +23,14 @@ inline constexpr absl::string_view kReasonInternal = "internal_error";
 inline constexpr absl::string_view kReasonUnavailable = "unavailable";
 // A request larger than --max_request_bytes (REST 413).
 inline constexpr absl::string_view kReasonPayloadTooLarge = "payload_too_large";
+// Limits other than the per-key rate limit, each with a reason of its own.
+inline constexpr absl::string_view kReasonAccountRateLimited =
+    "account_rate_limited";
+inline constexpr absl::string_view kReasonTooManyKeys = "too_many_keys";
 // The per-key cap on concurrent StreamEvents calls (REST 429, no Retry-After:
 // a slot frees when one of the key's own streams ends, not after a delay).
 inline constexpr absl::string_view kReasonTooManyStreams = "too_many_streams";
+inline constexpr absl::string_view kReasonAuthThrottled = "auth_throttled";
 
 absl::Status InvalidRequest(absl::string_view message);
 absl::Status Unauthorized(absl::string_view message);
@@ -38,6 +43,13 @@ absl::Status RateLimited(int retry_after_seconds, int limit);
 absl::Status Unavailable(absl::string_view message);
 absl::Status PayloadTooLarge(absl::string_view message);
 absl::Status TooManyStreams(absl::string_view message);
+// The account-wide limit (all keys of the account together) was reached.
+absl::Status AccountRateLimited(int retry_after_seconds, int limit);
+// FAILED_PRECONDITION too_many_keys: the account holds `max` active keys.
+absl::Status TooManyKeys(int max);
+// RESOURCE_EXHAUSTED with `reason`, and a retry delay when waiting helps.
+absl::Status LimitReached(absl::string_view reason, absl::string_view message,
+                          std::optional<int> retry_after_seconds = {});
 // Logged in full by the caller; the client sees only a generic message.
 absl::Status Internal(absl::string_view message);
 

@@ -17,6 +17,7 @@
 #include "ops/server_metrics.h"
 #include "store/events_repo.h"
 #include "store/proto_time.h"
+#include "store/webhook_secrets.h"
 
 namespace leadrelay::delivery {
 namespace {
@@ -162,11 +163,17 @@ void Dispatcher::Dispatch(store::ClaimedDelivery claim,
       event.ParseFromString(claim.event_body)
           ? BuildPayload(event, claim.id, claim.test)
           : absl::InternalError("corrupt event body");
-  if (!body.ok()) {
+  // A secret that does not open (its master key is not loaded here) fails
+  // this attempt; the retry may run where the key is loaded.
+  absl::StatusOr<std::vector<std::string>> secrets = store::OpenWebhookSecrets(
+      *options_.secret_box, claim.webhook_id, claim.secrets);
+  if (!body.ok() || !secrets.ok()) {
     HttpResult failed;
     failed.network_error = true;
     failed.error =
-        absl::StrCat("could not build payload: ", body.status().message());
+        !body.ok()
+            ? absl::StrCat("could not build payload: ", body.status().message())
+            : absl::StrCat("could not sign: ", secrets.status().message());
     on_result(ToRecord(claim, failed, attempted_at));
     return;
   }
@@ -176,7 +183,7 @@ void Dispatcher::Dispatch(store::ClaimedDelivery claim,
   }
   HttpRequest request;
   request.url = claim.url;
-  request.headers = SignedHeaders(claim.secrets, claim.id, event.type(),
+  request.headers = SignedHeaders(*secrets, claim.id, event.type(),
                                   absl::ToUnixSeconds(attempted_at), *body);
   request.body = std::move(*body);
   request.endpoint_key = claim.webhook_id;

@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "crypto/secret_box.h"
 #include "delivery/http_sender.h"
 #include "delivery/retry_policy.h"
 #include "leadrelay/v1/webhook.pb.h"
@@ -39,6 +40,8 @@ struct DispatcherOptions {
   absl::Duration prune_interval = absl::Minutes(10);
   // Hosts exempt from the private-address check (development only).
   std::vector<std::string> allowed_hosts;
+  // Opens the webhook secrets deliveries are signed with (required).
+  const crypto::SecretBox* secret_box = nullptr;
 };
 
 class Dispatcher {

@@ -14,11 +14,15 @@ using Case = v1::PublishEventRequest::DataCase;
 struct EventKind {
   const char* type;
   Case payload;  // DATA_NOT_SET: not publishable through PublishEvent
+  // Set for lead events: only this call produces them, after validating
+  // the lead and debiting its credits, so PublishEvent refuses them.
+  const char* produced_by = nullptr;
 };
 
 constexpr EventKind kKinds[] = {
-    {"lead.new", Case::kLead},
-    {"lead.updated", Case::kLead},
+    {"lead.new", Case::kLead, "LeadService.CreateLead (POST /v1/leads)"},
+    {"lead.updated", Case::kLead,
+     "LeadService.UpdateLead (PATCH /v1/leads/{id})"},
     {"lead.enriched", Case::kLeadEnriched},
     {"stats.updated", Case::kStats},
     {"follower.gained", Case::kFollower},
@@ -98,6 +102,13 @@ absl::Status BuildPublishedEvent(const v1::PublishEventRequest& request,
         absl::StrCat("unknown event type '", EchoValue(request.type()),
                      "'; known types: ", absl::StrJoin(EventTypes(), ", ")));
   }
+  if (kind->produced_by != nullptr) {
+    return InvalidRequest(absl::StrCat(
+        "'", request.type(), "' events are produced only by ",
+        kind->produced_by,
+        ", which validates the lead and debits credits; PublishEvent cannot "
+        "publish them"));
+  }
   if (kind->payload == Case::DATA_NOT_SET) {
     return InvalidRequest(absl::StrCat("'", request.type(),
                                        "' is emitted by leadrelay itself and "
@@ -110,9 +121,6 @@ absl::Status BuildPublishedEvent(const v1::PublishEventRequest& request,
   }
   event.set_type(request.type());
   switch (request.data_case()) {
-    case Case::kLead:
-      *event.mutable_lead() = request.lead();
-      break;
     case Case::kLeadEnriched: {
       auto* data = event.mutable_lead_enriched();
       *data = request.lead_enriched();

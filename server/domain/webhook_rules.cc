@@ -127,4 +127,9 @@ absl::Status ValidateWebhookSecret(absl::string_view secret) {
   return absl::OkStatus();
 }
 
+std::string SecretHint(absl::string_view secret, bool generated) {
+  if (!generated) return "(custom)";
+  return std::string(secret.substr(0, 10));  // "whsec_" + 4 characters
+}
+
 }  // namespace leadrelay::domain

@@ -30,6 +30,11 @@ absl::Status ValidateWebhookUrl(absl::string_view url,
 // A caller-chosen secret: 16 to 128 printable ASCII characters.
 absl::Status ValidateWebhookSecret(absl::string_view secret);
 
+// What the API shows of a signing secret (`secret_prefix`): "whsec_" and 4
+// characters of one leadrelay generated, and only "(custom)" for one the
+// caller chose, of which nothing may be revealed.
+std::string SecretHint(absl::string_view secret, bool generated);
+
 }  // namespace leadrelay::domain
 
 #endif  // LEADRELAY_SERVER_DOMAIN_WEBHOOK_RULES_H_

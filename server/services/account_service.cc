@@ -72,7 +72,12 @@ grpc::Status ApiKeyServiceImpl::CreateApiKey(grpc::ServerContext* ctx,
         if (scopes.empty()) scopes = {"read", "write"};
         scopes = domain::Deduplicated(std::move(scopes));
         LR_RETURN_IF_ERROR(auth::ValidateScopes(scopes));
-        return deps_.pool->Run([&](Connection& conn) -> absl::Status {
+        return deps_.pool->InTransaction([&](Connection& conn) -> absl::Status {
+          LR_ASSIGN_OR_RETURN(int active, store::CountActiveApiKeysLocked(
+                                              conn, caller.account_id));
+          if (active >= auth::kMaxActiveKeysPerAccount) {
+            return TooManyKeys(auth::kMaxActiveKeysPerAccount);
+          }
           LR_ASSIGN_OR_RETURN(store::CreatedApiKey created,
                               store::CreateApiKey(conn, caller.account_id,
                                                   req->name(), scopes));

@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "auth/authorizer.h"
 #include "common/status_util.h"
+#include "crypto/secret_box.h"
 #include "delivery/dispatcher.h"
 #include "domain/input_limits.h"
 #include "grpcpp/server_context.h"
@@ -42,6 +43,8 @@ struct ServiceDeps {
   stream::EventHub* hub = nullptr;
   // Groups concurrent CreateLeads into one statement.
   store::LeadBatcher* lead_batcher = nullptr;
+  // Encrypts webhook secrets at rest.
+  const crypto::SecretBox* secret_box = nullptr;
 };
 
 // The credit ledger's cause of a paid call's debit.

@@ -11,6 +11,22 @@ namespace leadrelay {
 
 using store::Connection;
 
+namespace {
+
+// The caller's own secret (validated) or a generated one, with its hint.
+absl::StatusOr<store::NewSecret> ChooseSecret(const std::string& requested) {
+  if (requested.empty()) {
+    std::string secret = NewWebhookSecret();
+    std::string hint = domain::SecretHint(secret, /*generated=*/true);
+    return store::NewSecret{std::move(secret), std::move(hint)};
+  }
+  LR_RETURN_IF_ERROR(domain::ValidateWebhookSecret(requested));
+  return store::NewSecret{requested,
+                          domain::SecretHint(requested, /*generated=*/false)};
+}
+
+}  // namespace
+
 grpc::Status WebhookServiceImpl::CreateWebhook(
     grpc::ServerContext* ctx, const v1::CreateWebhookRequest* req,
     v1::CreateWebhookResponse* resp) {
@@ -24,12 +40,8 @@ grpc::Status WebhookServiceImpl::CreateWebhook(
         if (req->name().size() > 100) {
           return InvalidRequest("name is longer than 100 characters");
         }
-        std::string secret = req->secret();
-        if (secret.empty()) {
-          secret = NewWebhookSecret();
-        } else {
-          LR_RETURN_IF_ERROR(domain::ValidateWebhookSecret(secret));
-        }
+        LR_ASSIGN_OR_RETURN(store::NewSecret secret,
+                            ChooseSecret(req->secret()));
         return deps_.pool->InTransaction([&](Connection& conn) -> absl::Status {
           LR_ASSIGN_OR_RETURN(
               int count, store::CountWebhooksLocked(conn, caller.account_id));
@@ -43,11 +55,12 @@ grpc::Status WebhookServiceImpl::CreateWebhook(
           std::vector<std::string> events = domain::Deduplicated(
               {req->events().begin(), req->events().end()});
           deduplicated.mutable_events()->Assign(events.begin(), events.end());
-          LR_ASSIGN_OR_RETURN(*resp->mutable_webhook(),
-                              store::InsertWebhook(conn, caller.account_id,
-                                                   deduplicated, secret));
+          LR_ASSIGN_OR_RETURN(
+              *resp->mutable_webhook(),
+              store::InsertWebhook(conn, caller.account_id, deduplicated,
+                                   secret, *deps_.secret_box));
           resp->set_webhook_id(resp->webhook().id());
-          resp->set_secret(secret);
+          resp->set_secret(secret.value);
           return absl::OkStatus();
         });
       });
@@ -125,24 +138,21 @@ grpc::Status WebhookServiceImpl::DeleteWebhook(
 grpc::Status WebhookServiceImpl::RotateWebhookSecret(
     grpc::ServerContext* ctx, const v1::RotateWebhookSecretRequest* req,
     v1::RotateWebhookSecretResponse* resp) {
-  return Serve(deps_, ctx, "leadrelay.v1.WebhookService.RotateWebhookSecret",
-               *req, [&](const auth::Caller& caller) -> absl::Status {
-                 std::string secret = req->secret();
-                 if (secret.empty()) {
-                   secret = NewWebhookSecret();
-                 } else {
-                   LR_RETURN_IF_ERROR(domain::ValidateWebhookSecret(secret));
-                 }
-                 return deps_.pool->Run([&](Connection& conn) -> absl::Status {
-                   LR_ASSIGN_OR_RETURN(
-                       *resp->mutable_webhook(),
-                       store::RotateWebhookSecret(
-                           conn, caller.account_id, req->id(), secret,
-                           deps_.options.secret_rotation_grace));
-                   resp->set_secret(secret);
-                   return absl::OkStatus();
-                 });
-               });
+  return Serve(
+      deps_, ctx, "leadrelay.v1.WebhookService.RotateWebhookSecret", *req,
+      [&](const auth::Caller& caller) -> absl::Status {
+        LR_ASSIGN_OR_RETURN(store::NewSecret secret,
+                            ChooseSecret(req->secret()));
+        return deps_.pool->Run([&](Connection& conn) -> absl::Status {
+          LR_ASSIGN_OR_RETURN(
+              *resp->mutable_webhook(),
+              store::RotateWebhookSecret(
+                  conn, caller.account_id, req->id(), secret,
+                  deps_.options.secret_rotation_grace, *deps_.secret_box));
+          resp->set_secret(secret.value);
+          return absl::OkStatus();
+        });
+      });
 }
 
 }  // namespace leadrelay

@@ -43,6 +43,19 @@ absl::StatusOr<CreatedApiKey> CreateApiKey(
   return out;
 }
 
+absl::StatusOr<int> CountActiveApiKeysLocked(Connection& conn,
+                                             const std::string& account_id) {
+  LR_RETURN_IF_ERROR(
+      conn.Exec("SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE", {account_id})
+          .status());
+  LR_ASSIGN_OR_RETURN(
+      Result r,
+      conn.Exec("SELECT count(*) FROM api_keys WHERE account_id = $1 AND "
+                "revoked_at IS NULL",
+                {account_id}));
+  return static_cast<int>(r.Int(0, 0));
+}
+
 absl::StatusOr<std::vector<v1::ApiKey>> ListApiKeys(
     Connection& conn, const std::string& account_id) {
   LR_ASSIGN_OR_RETURN(Result r,
@@ -89,7 +102,8 @@ absl::StatusOr<std::optional<KeyLookup>> AuthenticateAndCount(
       WITH k AS (
         SELECT k.id, k.account_id, k.scopes, k.key_hash,
                p.rate_limit_per_minute AS lim,
-               a.suspended_at IS NOT NULL AS suspended, p.monthly_quota
+               a.suspended_at IS NOT NULL AS suspended, p.monthly_quota,
+               p.account_rate_limit_per_minute AS alim
         FROM api_keys k
         JOIN accounts a ON a.id = k.account_id
         JOIN plans p ON p.name = a.plan
@@ -105,6 +119,19 @@ absl::StatusOr<std::optional<KeyLookup>> AuthenticateAndCount(
             WHEN r.window_start <= clock_timestamp() - interval '60 seconds'
             THEN 1 ELSE r.count + 1 END
         RETURNING count, lr_us(window_start) AS ws),
+      arl AS (
+        INSERT INTO account_rate_limits AS r (account_id, window_start, count)
+        SELECT k.account_id, clock_timestamp(), 1
+        FROM k LEFT JOIN rl ON true
+        WHERE k.alim > 0 AND (k.lim <= 0 OR rl.count <= k.lim)
+        ON CONFLICT (account_id) DO UPDATE SET
+          window_start = CASE
+            WHEN r.window_start <= clock_timestamp() - interval '60 seconds'
+            THEN clock_timestamp() ELSE r.window_start END,
+          count = CASE
+            WHEN r.window_start <= clock_timestamp() - interval '60 seconds'
+            THEN 1 ELSE r.count + 1 END
+        RETURNING count, lr_us(window_start) AS ws),
       touch AS (
         UPDATE api_keys SET last_used_at = now()
         WHERE id IN (SELECT id FROM k)
@@ -113,8 +140,9 @@ absl::StatusOr<std::optional<KeyLookup>> AuthenticateAndCount(
       SELECT k.id, k.account_id, k.scopes, k.key_hash, k.lim,
              coalesce(rl.count, 0), coalesce(rl.ws, 0),
              lr_us(clock_timestamp()), k.suspended,
-             k.monthly_quota
-      FROM k LEFT JOIN rl ON true)sql",
+             k.monthly_quota, k.alim, coalesce(arl.count, 0),
+             coalesce(arl.ws, 0)
+      FROM k LEFT JOIN rl ON true LEFT JOIN arl ON true)sql",
                                           {Param::Bytes(key_hash)}));
   if (r.rows() == 0) return std::optional<KeyLookup>();
   KeyLookup k;
@@ -128,6 +156,9 @@ absl::StatusOr<std::optional<KeyLookup>> AuthenticateAndCount(
   k.now_us = r.Int(0, 7);
   k.account_suspended = r.Bool(0, 8);
   k.monthly_quota = static_cast<int>(r.Int(0, 9));
+  k.account_rate_limit = static_cast<int>(r.Int(0, 10));
+  k.account_count = r.Int(0, 11);
+  k.account_window_start_us = r.Int(0, 12);
   return std::optional<KeyLookup>(std::move(k));
 }
 

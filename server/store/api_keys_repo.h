@@ -22,6 +22,10 @@ struct CreatedApiKey {
 absl::StatusOr<CreatedApiKey> CreateApiKey(
     Connection& conn, const std::string& account_id, const std::string& name,
     const std::vector<std::string>& scopes);
+// Locks the account row and counts its keys not revoked, so concurrent
+// creations cannot pass the per-account cap together.
+absl::StatusOr<int> CountActiveApiKeysLocked(Connection& conn,
+                                             const std::string& account_id);
 absl::StatusOr<std::vector<v1::ApiKey>> ListApiKeys(
     Connection& conn, const std::string& account_id);
 absl::StatusOr<v1::ApiKey> GetApiKey(Connection& conn,
@@ -42,10 +46,16 @@ struct KeyLookup {
   int64_t now_us = 0;
   bool account_suspended = false;
   int monthly_quota = 0;  // of the account's plan; 0: none
+  // The account-wide window, shared by every key of the account; counted
+  // only when the key's own limit let the request through (account_count
+  // is 0 otherwise).
+  int account_rate_limit = 0;  // per minute; 0: unlimited
+  int64_t account_count = 0;
+  int64_t account_window_start_us = 0;
 };
 
 // Finds the live key with this hash and counts the request against its
-// window. nullopt when no live key matches.
+// window and its account's. nullopt when no live key matches.
 absl::StatusOr<std::optional<KeyLookup>> AuthenticateAndCount(
     Connection& conn, const std::string& key_hash);
 

@@ -4,6 +4,7 @@
 #include "common/random_ids.h"
 #include "common/status_util.h"
 #include "store/proto_time.h"
+#include "store/webhook_secrets.h"
 
 namespace leadrelay::store {
 namespace {
@@ -12,7 +13,8 @@ namespace {
 constexpr char kClaimReturning[] = R"sql(
     d.id, d.account_id, d.webhook_id, w.url, w.secret,
     CASE WHEN w.previous_secret_expires_at > now() THEN w.previous_secret END,
-    e.body, d.test, d.attempt_count + 1, d.next_trigger)sql";
+    e.body, d.test, d.attempt_count + 1, d.next_trigger, w.secret_key_id,
+    w.previous_secret_key_id)sql";
 
 ClaimedDelivery ClaimFrom(const Result& r, int i, const std::string& token) {
   ClaimedDelivery c;
@@ -20,8 +22,8 @@ ClaimedDelivery ClaimFrom(const Result& r, int i, const std::string& token) {
   c.account_id = r.String(i, 1);
   c.webhook_id = r.String(i, 2);
   c.url = r.String(i, 3);
-  c.secrets.push_back(r.String(i, 4));
-  if (!r.IsNull(i, 5)) c.secrets.push_back(r.String(i, 5));
+  c.secrets.push_back(StoredSecretFrom(r, i, 4, 10));
+  if (!r.IsNull(i, 5)) c.secrets.push_back(StoredSecretFrom(r, i, 5, 11));
   c.event_body = r.Bytes(i, 6);
   c.test = r.Bool(i, 7);
   c.attempt_number = static_cast<int>(r.Int(i, 8));

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "crypto/secret_box.h"
 #include "leadrelay/v1/webhook.pb.h"
 #include "store/pg.h"
 
@@ -21,7 +22,9 @@ struct ClaimedDelivery {
   std::string account_id;
   std::string webhook_id;
   std::string url;
-  std::vector<std::string> secrets;  // current first, then one in grace
+  // Signing secrets as stored, current first, then one in grace; opened
+  // with store::OpenWebhookSecrets just before signing.
+  std::vector<crypto::SealedSecret> secrets;
   std::string event_body;            // serialized leadrelay.v1.Event
   bool test = false;
   int attempt_number = 0;  // of the attempt about to be made

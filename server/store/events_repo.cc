@@ -1,33 +1,53 @@
 #include "store/events_repo.h"
 
-#include "absl/strings/escaping.h"
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
+#include <atomic>
+#include <optional>
+
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/random_ids.h"
 #include "common/status_util.h"
+#include "crypto/cursor_cipher.h"
 #include "store/proto_time.h"
 
 namespace leadrelay::store {
 
-std::string EncodeCursor(EventPosition position) {
-  return absl::WebSafeBase64Escape(absl::StrCat("e1:", position.seq));
+namespace {
+
+// Set once at start-up; a replaced cipher is kept alive (it may be in use).
+std::atomic<const crypto::CursorCipher*> cursor_cipher{nullptr};
+
+const crypto::CursorCipher& CursorCipherInUse() {
+  const crypto::CursorCipher* cipher = cursor_cipher.load();
+  if (cipher != nullptr) return *cipher;
+  static const auto* fallback = [] {
+    auto keyring = crypto::Keyring::FromKeys(
+        {{"process", RandomBytes(crypto::kMasterKeyBytes)}});
+    return new crypto::CursorCipher(*keyring);
+  }();
+  return *fallback;
 }
 
-absl::StatusOr<EventPosition> DecodeCursor(const std::string& cursor) {
-  std::string raw;
-  EventPosition p;
-  if (!absl::WebSafeBase64Unescape(cursor, &raw) ||
-      !absl::StartsWith(raw, "e1:") ||
-      !absl::SimpleAtoi(absl::string_view(raw).substr(3), &p.seq) ||
-      p.seq < 0) {
+}  // namespace
+
+void SetCursorKeys(const crypto::Keyring& keyring) {
+  cursor_cipher.store(new crypto::CursorCipher(keyring));
+}
+
+std::string EncodeCursor(const std::string& account_id,
+                         EventPosition position) {
+  return CursorCipherInUse().Seal(account_id, position.seq);
+}
+
+absl::StatusOr<EventPosition> DecodeCursor(const std::string& account_id,
+                                           const std::string& cursor) {
+  std::optional<int64_t> seq = CursorCipherInUse().Open(account_id, cursor);
+  if (!seq.has_value()) {
     return InvalidRequest(
-        "the cursor was not returned by this API; pass an event's cursor "
-        "or next_cursor unchanged");
+        "the cursor was not returned by this API to this account; pass an "
+        "event's cursor or next_cursor unchanged");
   }
-  return p;
+  return EventPosition{*seq};
 }
 
 void PrepareEvent(const std::string& account_id, v1::Event& event) {
@@ -72,7 +92,7 @@ absl::StatusOr<AppendedEvent> AppendEvent(Connection& conn,
   conn.WakeAfterCommit(kEventsChannel, account_id);
   AppendedEvent out;
   out.deliveries_queued = static_cast<int>(r.Int(0, 1));
-  event.set_cursor(EncodeCursor({r.Int(0, 0)}));
+  event.set_cursor(EncodeCursor(account_id, {r.Int(0, 0)}));
   out.event = std::move(event);
   return out;
 }
@@ -102,7 +122,7 @@ absl::StatusOr<std::vector<StoredEvent>> ReadEvents(
       return Internal(
           absl::StrCat("corrupt event body at seq ", e.position.seq));
     }
-    e.event.set_cursor(EncodeCursor(e.position));
+    e.event.set_cursor(EncodeCursor(account_id, e.position));
     out.push_back(std::move(e));
   }
   return out;
@@ -132,13 +152,13 @@ absl::StatusOr<EventPage> ListEvents(Connection& conn,
                                      size_t max_bytes) {
   EventPosition from;
   if (!after.empty()) {
-    LR_ASSIGN_OR_RETURN(from, DecodeCursor(after));
+    LR_ASSIGN_OR_RETURN(from, DecodeCursor(account_id, after));
   }
   LR_ASSIGN_OR_RETURN(
       std::vector<StoredEvent> events,
       ReadEvents(conn, account_id, from, types, limit, max_bytes));
   EventPage page;
-  page.next_cursor = after.empty() ? EncodeCursor(from) : after;
+  page.next_cursor = after.empty() ? EncodeCursor(account_id, from) : after;
   for (auto& e : events) {
     page.next_cursor = e.event.cursor();
     page.events.push_back(std::move(e.event));

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "crypto/keyring.h"
 #include "leadrelay/v1/event.pb.h"
 #include "store/pg.h"
 
@@ -57,9 +58,17 @@ struct EventPosition {
   bool operator<(const EventPosition& o) const { return seq < o.seq; }
 };
 
-// Opaque cursors over event positions.
-std::string EncodeCursor(EventPosition position);
-absl::StatusOr<EventPosition> DecodeCursor(const std::string& cursor);
+// Opaque cursors over event positions, bound to the account they were
+// issued to and encrypted (crypto/cursor_cipher.h), so they reveal nothing
+// about other accounts. A cursor of another account, or one not issued by
+// a server holding these master keys, is invalid_request.
+std::string EncodeCursor(const std::string& account_id, EventPosition position);
+absl::StatusOr<EventPosition> DecodeCursor(const std::string& account_id,
+                                           const std::string& cursor);
+// The keys cursors are sealed with, from the server's master keys; set once
+// at start-up before serving. Until then a random key of this process is
+// used (tools, unit tests).
+void SetCursorKeys(const crypto::Keyring& keyring);
 
 struct StoredEvent {
   EventPosition position;

@@ -1,5 +1,6 @@
 #include "store/webhooks_repo.h"
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/random_ids.h"
 #include "common/status_util.h"
@@ -9,7 +10,7 @@ namespace leadrelay::store {
 namespace {
 
 constexpr char kColumns[] =
-    "id, name, url, events, enabled, left(secret, 10), lr_us(created_at), "
+    "id, name, url, events, enabled, secret_hint, lr_us(created_at), "
     "lr_us(updated_at), disabled_reason";
 
 v1::Webhook WebhookFrom(const Result& r, int row) {
@@ -28,6 +29,10 @@ v1::Webhook WebhookFrom(const Result& r, int row) {
 
 }  // namespace
 
+std::string SecretContext(const std::string& webhook_id) {
+  return absl::StrCat("webhook ", webhook_id);
+}
+
 absl::StatusOr<int> CountWebhooksLocked(Connection& conn,
                                         const std::string& account_id) {
   LR_RETURN_IF_ERROR(
@@ -42,16 +47,22 @@ absl::StatusOr<int> CountWebhooksLocked(Connection& conn,
 absl::StatusOr<v1::Webhook> InsertWebhook(Connection& conn,
                                           const std::string& account_id,
                                           const v1::CreateWebhookRequest& req,
-                                          const std::string& secret) {
+                                          const NewSecret& secret,
+                                          const crypto::SecretBox& box) {
   std::vector<std::string> events(req.events().begin(), req.events().end());
+  std::string id = NewId("wh_", 16);
+  LR_ASSIGN_OR_RETURN(crypto::SealedSecret sealed,
+                      box.Seal(secret.value, SecretContext(id)));
   LR_ASSIGN_OR_RETURN(
       Result r,
-      conn.Exec(absl::StrCat("INSERT INTO webhooks (id, account_id, name, url,"
-                             " events, secret) VALUES ($1, $2, $3, $4, $5, $6)"
-                             " RETURNING ",
-                             kColumns),
-                {NewId("wh_", 16), account_id, req.name(), req.url(),
-                 Param::TextArray(events), secret}));
+      conn.Exec(
+          absl::StrCat("INSERT INTO webhooks (id, account_id, name, url,"
+                       " events, secret, secret_key_id, secret_hint)"
+                       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                       " RETURNING ",
+                       kColumns),
+          {id, account_id, req.name(), req.url(), Param::TextArray(events),
+           absl::Base64Escape(sealed.ciphertext), sealed.key_id, secret.hint}));
   return WebhookFrom(r, 0);
 }
 
@@ -117,17 +128,23 @@ absl::Status DeleteWebhook(Connection& conn, const std::string& account_id,
 absl::StatusOr<v1::Webhook> RotateWebhookSecret(Connection& conn,
                                                 const std::string& account_id,
                                                 const std::string& id,
-                                                const std::string& secret,
-                                                absl::Duration grace) {
+                                                const NewSecret& secret,
+                                                absl::Duration grace,
+                                                const crypto::SecretBox& box) {
+  LR_ASSIGN_OR_RETURN(crypto::SealedSecret sealed,
+                      box.Seal(secret.value, SecretContext(id)));
   LR_ASSIGN_OR_RETURN(
       Result r,
       conn.Exec(
           absl::StrCat("UPDATE webhooks SET previous_secret = secret,"
+                       " previous_secret_key_id = secret_key_id,"
                        " previous_secret_expires_at = now() + $4 * interval "
-                       "'1 second', secret = $3, updated_at = now()"
+                       "'1 second', secret = $3, secret_key_id = $5,"
+                       " secret_hint = $6, updated_at = now()"
                        " WHERE account_id = $1 AND id = $2 RETURNING ",
                        kColumns),
-          {account_id, id, secret, absl::ToInt64Seconds(grace)}));
+          {account_id, id, absl::Base64Escape(sealed.ciphertext),
+           absl::ToInt64Seconds(grace), sealed.key_id, secret.hint}));
   if (r.rows() == 0) return NotFound("webhook", id);
   return WebhookFrom(r, 0);
 }

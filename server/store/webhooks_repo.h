@@ -1,5 +1,6 @@
-// Webhook endpoints of one account. The signing secret is stored (it is
-// needed to sign) but never read back through the API after creation.
+// Webhook endpoints of one account. The signing secret is stored encrypted
+// (it is needed to sign; see crypto/secret_box.h) and never read back
+// through the API after creation: listings show only its hint.
 #ifndef LEADRELAY_SERVER_STORE_WEBHOOKS_REPO_H_
 #define LEADRELAY_SERVER_STORE_WEBHOOKS_REPO_H_
 
@@ -9,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "crypto/secret_box.h"
 #include "leadrelay/v1/webhook.pb.h"
 #include "store/pg.h"
 
@@ -18,10 +20,21 @@ namespace leadrelay::store {
 // cannot pass the per-account limit together.
 absl::StatusOr<int> CountWebhooksLocked(Connection& conn,
                                         const std::string& account_id);
+// A signing secret on its way in: `hint` is all the API will show of it.
+struct NewSecret {
+  std::string value;
+  std::string hint;
+};
+
+// The authenticated context of a webhook's sealed secrets: a ciphertext
+// moved to another row does not open.
+std::string SecretContext(const std::string& webhook_id);
+
 absl::StatusOr<v1::Webhook> InsertWebhook(Connection& conn,
                                           const std::string& account_id,
                                           const v1::CreateWebhookRequest& req,
-                                          const std::string& secret);
+                                          const NewSecret& secret,
+                                          const crypto::SecretBox& box);
 absl::StatusOr<std::vector<v1::Webhook>> ListWebhooks(
     Connection& conn, const std::string& account_id);
 absl::StatusOr<v1::Webhook> GetWebhook(Connection& conn,
@@ -44,8 +57,9 @@ absl::Status DeleteWebhook(Connection& conn, const std::string& account_id,
 absl::StatusOr<v1::Webhook> RotateWebhookSecret(Connection& conn,
                                                 const std::string& account_id,
                                                 const std::string& id,
-                                                const std::string& secret,
-                                                absl::Duration grace);
+                                                const NewSecret& secret,
+                                                absl::Duration grace,
+                                                const crypto::SecretBox& box);
 
 }  // namespace leadrelay::store
 

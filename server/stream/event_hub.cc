@@ -346,7 +346,7 @@ void EventHub::Tick() {
       ops::RecordStreamHeartbeat();
       v1::StreamEventsResponse heartbeat;
       SetTimestamp(now, heartbeat.mutable_heartbeat()->mutable_time());
-      heartbeat.set_cursor(store::EncodeCursor(s->position));
+      heartbeat.set_cursor(store::EncodeCursor(s->account_id, s->position));
       s->out = Serialize(heartbeat);
       s->pending = s->position;
       s->writing = true;
@@ -471,8 +471,9 @@ void EventHub::Pump(const std::shared_ptr<Stream>& s) {
       finish = true;
       // Built now, not when the end was decided: a write in flight then has
       // completed, so the cursor is that of the last message delivered.
-      std::string resume = absl::StrCat("; reconnect with after=",
-                                        store::EncodeCursor(s->position));
+      std::string resume =
+          absl::StrCat("; reconnect with after=",
+                       store::EncodeCursor(s->account_id, s->position));
       switch (s->end) {
         case EndReason::kShutdown:
           status = grpc::Status(grpc::StatusCode::UNAVAILABLE,
@@ -643,7 +644,8 @@ absl::StatusOr<grpc::ServerWriteReactor<grpc::ByteBuffer>*> EventHub::Open(
   LR_ASSIGN_OR_RETURN(EventFilter filter, FilterFromRequest(request));
   std::optional<store::EventPosition> after;
   if (!request.after().empty()) {
-    LR_ASSIGN_OR_RETURN(after, store::DecodeCursor(request.after()));
+    LR_ASSIGN_OR_RETURN(
+        after, store::DecodeCursor(caller.account_id, request.after()));
   }
   {
     absl::MutexLock lock(&mu_);

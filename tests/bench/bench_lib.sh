@@ -5,6 +5,9 @@
 # scripts/lib.sh.
 
 SERVER=${LEADRELAY_SERVER_BIN:-$ROOT/build/server/leadrelay-server}
+# The servers' master key (webhook secrets, cursors): one per run.
+LEADRELAY_SECRETS_KEY=${LEADRELAY_SECRETS_KEY:-bench:$(head -c 32 /dev/urandom | base64)}
+export LEADRELAY_SECRETS_KEY
 SERVER_PID=
 
 # bench_require FILE...: stop with a hint when a binary is not built.

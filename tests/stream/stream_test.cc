@@ -564,7 +564,7 @@ TEST_F(StreamTest, AnotherAccountsEventsAreNeverSeen) {
   Subscription mine(events(0), key_, After(mine_marker.cursor()));
   Subscription theirs(events(1), other->admin_key,
                       After(their_marker->cursor()));
-  // Their cursor on my stream positions in the log; it never exposes them.
+  // Their cursor on my stream is refused.
   Subscription mine_from_their_cursor(events(1), key_,
                                       After(their_marker->cursor()));
   v1::StreamEventsRequest since;
@@ -597,14 +597,15 @@ TEST_F(StreamTest, AnotherAccountsEventsAreNeverSeen) {
   std::vector<v1::Event> since_want = {mine_marker};
   since_want.insert(since_want.end(), my_events.begin(), my_events.end());
   ExpectSameEvents(mine_since, since_want, "mine since");
-  // My events logged after their marker: all of mine but the marker (mine
-  // came first), and none of theirs.
-  std::vector<v1::Event> from_their_cursor = Logged(their_marker->cursor());
-  ASSERT_TRUE(mine_from_their_cursor.WaitForEvents(
-      static_cast<int>(from_their_cursor.size())))
+  // Their cursor is no cursor of mine (cursors are bound to an account):
+  // refused, it positions nothing and shows nothing.
+  ASSERT_TRUE(mine_from_their_cursor.WaitUntil(
+      [](const Subscription::View& v) { return v.end.has_value(); }))
       << mine_from_their_cursor.Summary();
-  ExpectSameEvents(mine_from_their_cursor, from_their_cursor,
-                   "mine from their cursor");
+  EXPECT_EQ(mine_from_their_cursor.End()->error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT)
+      << mine_from_their_cursor.Summary();
+  EXPECT_TRUE(mine_from_their_cursor.Events().empty());
   for (Subscription* sub : {&mine, &mine_since, &mine_from_their_cursor}) {
     for (const v1::Event& e : sub->Events()) {
       EXPECT_EQ(e.account_id(), account_.id) << e.ShortDebugString();

@@ -1,12 +1,16 @@
 #include "support/harness.h"
 
+#include <openssl/rand.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
+#include <fstream>
 #include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -205,6 +209,17 @@ absl::StatusOr<std::unique_ptr<Harness>> Harness::Start(int num_servers) {
       TempDatabase::Create(*admin_url);
   if (!database.ok()) return database.status();
   harness->database_ = *std::move(database);
+  // Every server of a run must share the master keys (cursors and secrets
+  // sealed by one are opened by another, including servers a test starts
+  // itself): the run's LEADRELAY_SECRETS_KEY when scripts/test set one,
+  // else a key file of our own.
+  const char* run_key = std::getenv("LEADRELAY_SECRETS_KEY");
+  if (run_key == nullptr || *run_key == '\0') {
+    absl::StatusOr<std::string> key_file =
+        WriteTestMasterKeys(harness->temp_dir_->path());
+    if (!key_file.ok()) return key_file.status();
+    harness->key_file_ = *std::move(key_file);
+  }
 
   // The bootstrap applies the migrations, so it comes before the servers and
   // before our own connection looks at any table.
@@ -244,11 +259,18 @@ absl::Status Harness::StartServer() {
   server.address = absl::StrCat("127.0.0.1:", *port);
   std::string log_path =
       absl::StrCat(temp_dir_->path(), "/server-", servers_.size(), ".log");
-  absl::StatusOr<std::unique_ptr<ChildProcess>> process = ChildProcess::Spawn(
-      {server_bin_, absl::StrCat("--database_url=", database_->url()),
-       absl::StrCat("--grpc_address=", server.address),
-       "--allow_webhook_hosts=localhost,127.0.0.1"},
-      log_path);
+  std::vector<std::string> argv = {
+      server_bin_, absl::StrCat("--database_url=", database_->url()),
+      absl::StrCat("--grpc_address=", server.address),
+      // The suites present bad keys on purpose, many from one address; the
+      // throttle has its own test (gateway.hardening_server).
+      "--auth_failures_per_address=0",
+      "--allow_webhook_hosts=localhost,127.0.0.1"};
+  if (!key_file_.empty()) {
+    argv.push_back(absl::StrCat("--secrets_key_file=", key_file_));
+  }
+  absl::StatusOr<std::unique_ptr<ChildProcess>> process =
+      ChildProcess::Spawn(argv, log_path);
   if (!process.ok()) return process.status();
   server.process = *std::move(process);
   server.api = std::make_unique<Api>(
@@ -281,6 +303,23 @@ absl::Status Harness::StartServer() {
       "leadrelay-server on ", server.address, " not serving after ",
       kReadinessSeconds, " s (last GetMe: ", Describe(last),
       "); stopped: ", how, "; log tail:\n", FileTail(log_path, 40)));
+}
+
+absl::StatusOr<std::string> WriteTestMasterKeys(const std::string& dir,
+                                                const std::string& key_id) {
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof(bytes)) != 1) {
+    return absl::InternalError("RAND_bytes failed");
+  }
+  std::string path = absl::StrCat(dir, "/master-", key_id, ".key");
+  std::ofstream out(path, std::ios::trunc);
+  out << key_id << ":"
+      << absl::Base64Escape(absl::string_view(
+             reinterpret_cast<const char*>(bytes), sizeof(bytes)))
+      << "\n";
+  out.close();
+  if (!out) return absl::InternalError(absl::StrCat("cannot write ", path));
+  return path;
 }
 
 absl::StatusOr<Account> BootstrapAccountWith(const std::string& server_bin,

@@ -45,6 +45,11 @@ absl::StatusOr<Account> BootstrapAccountWith(const std::string& server_bin,
                                              int credits,
                                              const std::string& log_path);
 
+// Writes a file with one new random master key ("ID:BASE64") in `dir` and
+// returns its path, for --secrets_key_file.
+absl::StatusOr<std::string> WriteTestMasterKeys(
+    const std::string& dir, const std::string& key_id = "test");
+
 // Stubs for every service, on one channel to one server.
 struct Api {
   explicit Api(const std::shared_ptr<grpc::Channel>& channel);
@@ -99,6 +104,8 @@ class Harness {
   std::string server_bin_;
   std::unique_ptr<TempDir> temp_dir_;
   std::unique_ptr<TempDatabase> database_;
+  // The servers' master keys; empty: the run's LEADRELAY_SECRETS_KEY.
+  std::string key_file_;
   std::unique_ptr<PgConnection> db_;
   // Account whose key is used only for readiness probes.
   Account probe_;

@@ -266,5 +266,34 @@ TEST(DecideRateLimitTest, CustomLimit) {
             500);
 }
 
+// CombineRateLimits
+
+TEST(CombineRateLimitsTest, RefusingKeyComesFirstThenAccount) {
+  RateLimitVerdict key = DecideRateLimit(60, 61, kWindowStart, kWindowStart);
+  RateLimitVerdict account =
+      DecideRateLimit(100, 101, kWindowStart, kWindowStart);
+  EXPECT_FALSE(CombineRateLimits(key, account).account_wide);
+  RateLimitVerdict key_ok = DecideRateLimit(60, 10, kWindowStart, kWindowStart);
+  CombinedRateLimit c = CombineRateLimits(key_ok, account);
+  EXPECT_TRUE(c.account_wide);
+  EXPECT_FALSE(c.verdict.allowed);
+  EXPECT_EQ(c.verdict.limit, 100);
+}
+
+TEST(CombineRateLimitsTest, AllowedShowsTheLimitWithLessLeft) {
+  RateLimitVerdict key = DecideRateLimit(60, 10, kWindowStart, kWindowStart);
+  RateLimitVerdict roomy = DecideRateLimit(300, 20, kWindowStart, kWindowStart);
+  RateLimitVerdict tight = DecideRateLimit(100, 80, kWindowStart, kWindowStart);
+  EXPECT_FALSE(CombineRateLimits(key, roomy).account_wide);
+  CombinedRateLimit c = CombineRateLimits(key, tight);
+  EXPECT_TRUE(c.account_wide);
+  EXPECT_TRUE(c.verdict.allowed);
+  EXPECT_EQ(c.verdict.remaining, 20);
+  // Unlimited account: the key's verdict; unlimited key: the account's.
+  RateLimitVerdict none = DecideRateLimit(0, 0, kWindowStart, kWindowStart);
+  EXPECT_FALSE(CombineRateLimits(key, none).account_wide);
+  EXPECT_TRUE(CombineRateLimits(none, tight).account_wide);
+}
+
 }  // namespace
 }  // namespace leadrelay::auth

@@ -2,6 +2,7 @@
 #include "domain/event_catalogue.h"
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -73,18 +74,21 @@ TEST(ValidateSubscriptionTest, UnknownTypeIsNamed) {
 
 // BuildPublishedEvent
 
-TEST(BuildPublishedEventTest, LeadEventCopiesPayload) {
-  v1::PublishEventRequest request;
-  request.set_type("lead.new");
-  request.mutable_lead()->mutable_lead()->set_first_name("Ayesha");
-  request.mutable_lead()->mutable_contact()->set_email("a@example.com");
-  v1::Event event;
-  ASSERT_TRUE(BuildPublishedEvent(request, event).ok());
-  EXPECT_EQ(event.type(), "lead.new");
-  ASSERT_EQ(event.data_case(), v1::Event::kLead);
-  EXPECT_EQ(event.lead().lead().first_name(), "Ayesha");
-  EXPECT_EQ(event.lead().contact().email(), "a@example.com");
-  EXPECT_TRUE(event.id().empty());  // left to the caller
+TEST(BuildPublishedEventTest, LeadEventsAreLeftToTheLeadCalls) {
+  // Publishing a lead event would skip lead validation and credits.
+  for (const auto& [type, rpc] :
+       {std::pair<std::string, std::string>{"lead.new", "CreateLead"},
+        {"lead.updated", "UpdateLead"}}) {
+    v1::PublishEventRequest request;
+    request.set_type(type);
+    request.mutable_lead()->mutable_lead()->set_vertical("nonsense");
+    request.mutable_lead()->mutable_lead()->set_score(1000);
+    v1::Event event;
+    absl::Status s = BuildPublishedEvent(request, event);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << type;
+    EXPECT_THAT(s.message(), AllOf(HasSubstr(type), HasSubstr(rpc)));
+    EXPECT_TRUE(event.type().empty()) << type;
+  }
 }
 
 TEST(BuildPublishedEventTest, EnrichedBatchCountIsDerived) {

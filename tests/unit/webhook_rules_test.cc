@@ -216,5 +216,20 @@ TEST(ValidateWebhookSecretTest, GeneratedSecretsWouldBeAcceptedToo) {
   }
 }
 
+// SecretHint
+
+TEST(SecretHintTest, GeneratedShowsPrefixAndFourCharacters) {
+  EXPECT_EQ(SecretHint("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", true),
+            "whsec_MfKQ");
+}
+
+TEST(SecretHintTest, CustomRevealsNothing) {
+  for (const char* secret :
+       {"my-own-secret-value-123", "whsec_lookslikeagenerated000000000000"}) {
+    std::string hint = SecretHint(secret, false);
+    EXPECT_EQ(hint, "(custom)") << secret;
+  }
+}
+
 }  // namespace
 }  // namespace leadrelay::domain
