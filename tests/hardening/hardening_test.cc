@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <set>
@@ -27,6 +28,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "http_client.h"
+#include "crypto/keyring.h"
 #include "store/events_repo.h"
 #include "support/harness.h"
 #include "support/postgres.h"
@@ -451,7 +453,15 @@ TEST_F(HardeningTest, StreamAfterACursorAheadOfTheLogIsRejected) {
   grpc::ClientContext context;
   Authorize(&context, main_.admin_key);
   v1::StreamEventsRequest request;
-  request.set_after(store::EncodeCursor({*max_seq + 1000}));
+  // Sealed with the servers' master key (scripts/test's
+  // LEADRELAY_SECRETS_KEY, which the harness hands them), as the server
+  // seals cursors, so only its position is wrong.
+  const char* keys = std::getenv("LEADRELAY_SECRETS_KEY");
+  ASSERT_NE(keys, nullptr) << "run through scripts/test";
+  absl::StatusOr<crypto::Keyring> keyring = crypto::Keyring::Parse(keys);
+  ASSERT_TRUE(keyring.ok()) << keyring.status();
+  store::SetCursorKeys(*keyring);
+  request.set_after(store::EncodeCursor(main_.id, {*max_seq + 1000}));
   auto reader = api().events->StreamEvents(&context, request);
   v1::StreamEventsResponse message;
   EXPECT_FALSE(reader->Read(&message));
