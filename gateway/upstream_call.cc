@@ -131,11 +131,12 @@ bool StreamCall::Start(grpc::GenericStub* stub,
 }
 
 void StreamCall::OnReadInitialMetadataDone(bool ok) {
-  // Not ok: the call failed before the server sent headers (trailers only);
-  // OnDone reports it.
-  if (!ok || metadata_taken_.exchange(true)) return;
+  // Not ok, or no headers: the call may be failing before the server sent
+  // headers (trailers only); OnDone reports it as a plain HTTP error.
+  if (!ok) return;
   HeaderList md;
   AppendMetadata(ctx_.GetServerInitialMetadata(), &md);
+  if (md.empty() || metadata_taken_.exchange(true)) return;
   boost::asio::post(sink_->executor(),
                     [sink = sink_, md = std::move(md)]() mutable {
                       sink->OnStreamHeaders(std::move(md));

@@ -283,8 +283,8 @@ TEST_F(GatewayE2eTest, ResponseBodyLimit) {
   auto g = StartWith([](GatewayConfig& c) { c.max_response_body_size = 100; });
   HttpResponse r =
       Fetch(g->port(), "GET", "/v1/items/1?padding=" + std::string(200, 'p'));
-  EXPECT_EQ(r.status, 502);
-  EXPECT_THAT(r.body, StartsWith(R"({"code":"internal_error")"));
+  EXPECT_EQ(r.status, 500);
+  EXPECT_THAT(r.body, StartsWith(R"({"code":"response_too_large")"));
 }
 
 TEST_F(GatewayE2eTest, UpstreamDown) {
