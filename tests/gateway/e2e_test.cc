@@ -416,13 +416,14 @@ TEST_F(GatewayE2eTest, EmptyStreamAndErrors) {
   EXPECT_EQ(empty.status, 200);
   EXPECT_EQ(empty.body, "[]");
 
-  // An error before any message is a plain HTTP error.
-  HttpResponse early =
-      Fetch(port(), "GET",
-            "/v1/items:stream?stream_count=0&fail_code=7&fail_reason=forbidden"
-            "&fail_message=no");
-  EXPECT_EQ(early.status, 403);
-  EXPECT_EQ(early.body, R"({"code":"forbidden","message":"no"})");
+  // An upstream that sends its headers and then fails before any message:
+  // the stream is already open (200, headers sent at once), so the error is
+  // its only element.
+  HttpResponse early = Fetch(port(), "GET",
+                             "/v1/items:stream?stream_count=0&fail_code=7&fail_reason=forbidden"
+                             "&fail_message=no");
+  EXPECT_EQ(early.status, 200);
+  EXPECT_EQ(early.body, R"([{"error":{"code":"forbidden","message":"no"}}])");
 
   // After messages it is the last element of the stream.
   HttpResponse late =
