@@ -1,6 +1,7 @@
 #include "gateway/http_mapping.h"
 
 #include <cctype>
+#include <map>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
@@ -9,30 +10,55 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "gateway/wire.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 
 namespace leadrelay::gateway {
 namespace {
 
-constexpr const char* kCodeNames[] = {
-    "ok",        "cancelled",          "unknown",          "invalid_argument",
-    "deadline_exceeded", "not_found",  "already_exists",   "permission_denied",
-    "resource_exhausted", "failed_precondition", "aborted", "out_of_range",
-    "unimplemented", "internal",       "unavailable",      "data_loss",
-    "unauthenticated"};
+constexpr const char* kCodeNames[] = {"ok",
+                                      "cancelled",
+                                      "unknown",
+                                      "invalid_argument",
+                                      "deadline_exceeded",
+                                      "not_found",
+                                      "already_exists",
+                                      "permission_denied",
+                                      "resource_exhausted",
+                                      "failed_precondition",
+                                      "aborted",
+                                      "out_of_range",
+                                      "unimplemented",
+                                      "internal",
+                                      "unavailable",
+                                      "data_loss",
+                                      "unauthenticated"};
 
-constexpr absl::string_view kErrorInfoType =
-    "type.googleapis.com/google.rpc.ErrorInfo";
-constexpr absl::string_view kRetryInfoType =
-    "type.googleapis.com/google.rpc.RetryInfo";
+constexpr int kGrpcResourceExhausted = 8;
 
 bool IsHopByHopOrTransport(absl::string_view name) {
-  static const auto* const kDropped = new absl::flat_hash_set<std::string>{
-      "connection", "keep-alive", "proxy-connection", "proxy-authenticate",
-      "te",         "trailer",    "transfer-encoding", "upgrade",
-      "host",       "content-length", "content-type", "expect",
-      "user-agent", "accept-encoding", "content-encoding", "http2-settings",
-      "date",       "server"};
+  static const auto* const kDropped =
+      new absl::flat_hash_set<std::string>{"connection",
+                                           "keep-alive",
+                                           "proxy-connection",
+                                           "proxy-authenticate",
+                                           "te",
+                                           "trailer",
+                                           "transfer-encoding",
+                                           "upgrade",
+                                           "host",
+                                           "content-length",
+                                           "content-type",
+                                           "expect",
+                                           "user-agent",
+                                           "accept-encoding",
+                                           "content-encoding",
+                                           "http2-settings",
+                                           "date",
+                                           "server"};
   return kDropped->contains(name);
 }
 
@@ -56,21 +82,21 @@ bool IsValidMetadataValue(absl::string_view value) {
 }
 
 std::string ReplyBody(int code, absl::string_view message,
-                      const StatusDetails& details, bool convert_grpc_status) {
+                      const GrpcErrorClass& error, const StatusDetails& details,
+                      bool convert_grpc_status) {
   if (convert_grpc_status) {
-    return absl::StrCat("{\"code\":", code, ",\"message\":", JsonQuote(message),
-                        details.details_json.empty()
-                            ? ""
-                            : absl::StrCat(",\"details\":", details.details_json),
-                        "}");
+    return absl::StrCat(
+        "{\"code\":", code, ",\"message\":", JsonQuote(message),
+        details.details_json.empty()
+            ? ""
+            : absl::StrCat(",\"details\":", details.details_json),
+        "}");
   }
-  std::string reason =
-      details.reason.empty() ? ErrorCodeForGrpcCode(code) : details.reason;
-  std::string body = absl::StrCat("{\"code\":", JsonQuote(reason),
+  std::string body = absl::StrCat("{\"code\":", JsonQuote(error.code),
                                   ",\"message\":", JsonQuote(message));
-  if (details.retry_after_seconds) {
-    absl::StrAppend(&body, ",\"retry_after_seconds\":",
-                    *details.retry_after_seconds);
+  if (error.retry_after && details.retry_after_seconds) {
+    absl::StrAppend(&body,
+                    ",\"retry_after_seconds\":", *details.retry_after_seconds);
   }
   body.push_back('}');
   return body;
@@ -80,36 +106,63 @@ std::string ReplyBody(int code, absl::string_view message,
 
 int HttpStatusFromGrpcCode(int code) {
   switch (code) {
-    case 0: return 200;
-    case 1: return 499;   // CANCELLED
-    case 2: return 500;   // UNKNOWN
-    case 3: return 400;   // INVALID_ARGUMENT
-    case 4: return 504;   // DEADLINE_EXCEEDED
-    case 5: return 404;   // NOT_FOUND
-    case 6: return 409;   // ALREADY_EXISTS
-    case 7: return 403;   // PERMISSION_DENIED
-    case 8: return 429;   // RESOURCE_EXHAUSTED
-    case 9: return 400;   // FAILED_PRECONDITION
-    case 10: return 409;  // ABORTED
-    case 11: return 400;  // OUT_OF_RANGE
-    case 12: return 501;  // UNIMPLEMENTED
-    case 13: return 500;  // INTERNAL
-    case 14: return 503;  // UNAVAILABLE
-    case 15: return 500;  // DATA_LOSS
-    case 16: return 401;  // UNAUTHENTICATED
-    default: return 500;
+    case 0:
+      return 200;
+    case 1:
+      return 499;  // CANCELLED
+    case 2:
+      return 500;  // UNKNOWN
+    case 3:
+      return 400;  // INVALID_ARGUMENT
+    case 4:
+      return 504;  // DEADLINE_EXCEEDED
+    case 5:
+      return 404;  // NOT_FOUND
+    case 6:
+      return 409;  // ALREADY_EXISTS
+    case 7:
+      return 403;  // PERMISSION_DENIED
+    case 8:
+      return 429;  // RESOURCE_EXHAUSTED
+    case 9:
+      return 400;  // FAILED_PRECONDITION
+    case 10:
+      return 409;  // ABORTED
+    case 11:
+      return 400;  // OUT_OF_RANGE
+    case 12:
+      return 501;  // UNIMPLEMENTED
+    case 13:
+      return 500;  // INTERNAL
+    case 14:
+      return 503;  // UNAVAILABLE
+    case 15:
+      return 500;  // DATA_LOSS
+    case 16:
+      return 401;  // UNAUTHENTICATED
+    default:
+      return 500;
   }
 }
 
 std::string ErrorCodeForGrpcCode(int code) {
   switch (code) {
-    case 3: case 9: case 11: return "invalid_request";
-    case 16: return "unauthorized";
-    case 7: return "forbidden";
-    case 5: return "not_found";
-    case 8: return "rate_limited";
-    case 2: case 13: case 15: return "internal_error";
-    case 14: return "unavailable";
+    case 3:
+    case 9:
+    case 11:
+      return "invalid_request";
+    case 16:
+      return "unauthorized";
+    case 7:
+      return "forbidden";
+    case 5:
+      return "not_found";
+    case 2:
+    case 13:
+    case 15:
+      return "internal_error";
+    case 14:
+      return "unavailable";
     default:
       if (code >= 0 && code <= 16) return kCodeNames[code];
       return "internal_error";
@@ -118,90 +171,108 @@ std::string ErrorCodeForGrpcCode(int code) {
 
 StatusDetails DecodeStatusDetails(absl::string_view status_bytes) {
   StatusDetails out;
-  std::string json = "[";
-  auto add_json = [&json](absl::string_view item) {
-    if (json.size() > 1) json.push_back(',');
-    absl::StrAppend(&json, item);
-  };
-  // google.rpc.Status: code 1, message 2, details 3 (Any: type_url 1, value 2).
-  absl::Status status = ForEachWireField(status_bytes, [&](const WireField& f) {
-    if (f.number != 3 || !f.is_bytes) return absl::OkStatus();
-    std::string type_url;
-    absl::string_view value;
-    absl::Status s = ForEachWireField(f.bytes, [&](const WireField& any) {
-      if (any.number == 1 && any.is_bytes) type_url = std::string(any.bytes);
-      if (any.number == 2 && any.is_bytes) value = any.bytes;
-      return absl::OkStatus();
-    });
-    if (!s.ok()) return s;
-    if (type_url == kErrorInfoType) {
-      // ErrorInfo: reason 1, domain 2, metadata 3 (entry: key 1, value 2).
-      std::string metadata_json;
-      s = ForEachWireField(value, [&](const WireField& e) {
-        if (e.number == 1 && e.is_bytes) out.reason = std::string(e.bytes);
-        if (e.number == 2 && e.is_bytes) out.domain = std::string(e.bytes);
-        if (e.number == 3 && e.is_bytes) {
-          std::string key, val;
-          ForEachWireField(e.bytes, [&](const WireField& kv) {
-            if (kv.number == 1 && kv.is_bytes) key = std::string(kv.bytes);
-            if (kv.number == 2 && kv.is_bytes) val = std::string(kv.bytes);
-            return absl::OkStatus();
-          }).IgnoreError();
-          absl::StrAppend(&metadata_json, metadata_json.empty() ? "" : ",",
-                          JsonQuote(key), ":", JsonQuote(val));
-          if (key == "retry_after_seconds") {
-            int64_t seconds;
-            if (absl::SimpleAtoi(val, &seconds)) out.retry_after_seconds = seconds;
-          }
-          out.metadata.emplace_back(std::move(key), std::move(val));
+  google::rpc::Status status;
+  if (status_bytes.empty() ||
+      !status.ParseFromArray(status_bytes.data(),
+                             static_cast<int>(status_bytes.size()))) {
+    return out;
+  }
+  std::string json;
+  for (const google::protobuf::Any& any : status.details()) {
+    if (!json.empty()) json.push_back(',');
+    google::rpc::ErrorInfo info;
+    google::rpc::RetryInfo retry;
+    if (any.Is<google::rpc::ErrorInfo>() && any.UnpackTo(&info)) {
+      out.reason = info.reason();
+      out.domain = info.domain();
+      // Sorted, so that the header order and the JSON do not depend on
+      // the map's iteration order.
+      std::map<std::string, std::string> metadata(info.metadata().begin(),
+                                                  info.metadata().end());
+      for (const auto& [key, value] : metadata) {
+        out.metadata.emplace_back(key, value);
+        int64_t seconds;
+        if (key == "retry_after_seconds" && absl::SimpleAtoi(value, &seconds)) {
+          out.retry_after_seconds = seconds;
         }
-        return absl::OkStatus();
-      });
-      if (!s.ok()) return s;
-      add_json(absl::StrCat("{\"@type\":", JsonQuote(type_url),
-                            ",\"reason\":", JsonQuote(out.reason),
-                            ",\"domain\":", JsonQuote(out.domain),
-                            ",\"metadata\":{", metadata_json, "}}"));
-    } else if (type_url == kRetryInfoType) {
-      // RetryInfo: retry_delay 1 (Duration: seconds 1, nanos 2).
-      int64_t seconds = 0;
-      int32_t nanos = 0;
-      s = ForEachWireField(value, [&](const WireField& r) {
-        if (r.number != 1 || !r.is_bytes) return absl::OkStatus();
-        return ForEachWireField(r.bytes, [&](const WireField& d) {
-          if (d.number == 1 && !d.is_bytes) seconds = static_cast<int64_t>(d.varint);
-          if (d.number == 2 && !d.is_bytes) nanos = static_cast<int32_t>(d.varint);
-          return absl::OkStatus();
-        });
-      });
-      if (!s.ok()) return s;
-      if (!out.retry_after_seconds) {
-        out.retry_after_seconds = seconds + (nanos > 0 ? 1 : 0);
       }
-      std::string delay = nanos == 0 ? absl::StrCat(seconds, "s")
-                                     : absl::StrFormat("%d.%09ds", seconds, nanos);
-      add_json(absl::StrCat("{\"@type\":", JsonQuote(type_url),
-                            ",\"retryDelay\":", JsonQuote(delay), "}"));
-    } else {
-      add_json(absl::StrCat("{\"@type\":", JsonQuote(type_url), ",\"value\":",
-                            JsonQuote(absl::Base64Escape(value)), "}"));
+    } else if (any.Is<google::rpc::RetryInfo>() && any.UnpackTo(&retry) &&
+               !out.retry_after_seconds) {
+      const auto& delay = retry.retry_delay();
+      out.retry_after_seconds = delay.seconds() + (delay.nanos() > 0 ? 1 : 0);
     }
-    return absl::OkStatus();
-  });
-  if (!status.ok()) return StatusDetails{};
-  if (json.size() > 1) out.details_json = json + "]";
+    // Types this binary knows print as proto JSON; others as base64.
+    std::string item;
+    if (!google::protobuf::util::MessageToJsonString(any, &item).ok()) {
+      item = absl::StrCat(
+          "{\"@type\":", JsonQuote(any.type_url()),
+          ",\"value\":", JsonQuote(absl::Base64Escape(any.value())), "}");
+    }
+    json += item;
+  }
+  if (!json.empty()) out.details_json = absl::StrCat("[", json, "]");
+  return out;
+}
+
+GrpcErrorClass ClassifyGrpcError(int code, absl::string_view message,
+                                 const StatusDetails& details,
+                                 size_t request_bytes) {
+  GrpcErrorClass out;
+  out.http_status = HttpStatusFromGrpcCode(code);
+  out.code =
+      details.reason.empty() ? ErrorCodeForGrpcCode(code) : details.reason;
+  const absl::string_view reason = details.reason;
+  if (reason == kReasonRateLimited) {
+    out.http_status = 429;
+    out.retry_after = true;
+  } else if (reason == kReasonAuthThrottled) {
+    out.http_status = 429;
+    out.retry_after = true;
+  } else if (reason == kReasonTooManyStreams) {
+    out.http_status = 429;
+  } else if (reason == kReasonPayloadTooLarge) {
+    out.http_status = 413;
+  } else if (reason == kReasonTooManyKeys || reason == kReasonQuotaExceeded ||
+             reason == kReasonAccountSuspended) {
+    out.http_status = 403;
+  } else if (code == kGrpcResourceExhausted && reason.empty()) {
+    // gRPC's own size limit carries no ErrorInfo: "Received message larger
+    // than max (N vs. M)" for the request (from the server) or for the
+    // response (from the gateway's channel); N tells which.
+    std::optional<uint64_t> size;
+    if (absl::StartsWith(message, "Received message larger than max (") ||
+        absl::StartsWith(message, "Sent message larger than max (")) {
+      absl::string_view rest = message.substr(message.find('(') + 1);
+      uint64_t n;
+      if (absl::SimpleAtoi(rest.substr(0, rest.find(' ')), &n)) size = n;
+    }
+    if (size && (absl::StartsWith(message, "Sent") || *size == request_bytes)) {
+      out.http_status = 413;
+      out.code = std::string(kReasonPayloadTooLarge);
+    } else if (size) {
+      out.http_status = 500;
+      out.code = std::string(kReasonResponseTooLarge);
+    } else {
+      out.http_status = 503;
+      out.code = "resource_exhausted";
+    }
+  } else if (code == kGrpcResourceExhausted) {
+    // A reason this gateway does not know: not a rate limit.
+    out.http_status = 503;
+  }
   return out;
 }
 
 HttpReply ErrorReplyFromGrpc(int code, absl::string_view message,
                              absl::string_view status_details,
-                             bool convert_grpc_status) {
+                             bool convert_grpc_status, size_t request_bytes) {
   StatusDetails details = DecodeStatusDetails(status_details);
+  GrpcErrorClass error =
+      ClassifyGrpcError(code, message, details, request_bytes);
   HttpReply reply;
-  reply.status = HttpStatusFromGrpcCode(code);
-  reply.body = ReplyBody(code, message, details, convert_grpc_status);
-  if (details.retry_after_seconds &&
-      (reply.status == 429 || reply.status == 503)) {
+  reply.status = error.http_status;
+  reply.body = ReplyBody(code, message, error, details, convert_grpc_status);
+  if (error.retry_after && details.retry_after_seconds) {
     reply.headers.emplace_back("Retry-After",
                                absl::StrCat(*details.retry_after_seconds));
   }
@@ -211,8 +282,9 @@ HttpReply ErrorReplyFromGrpc(int code, absl::string_view message,
 std::string ErrorJsonFromGrpc(int code, absl::string_view message,
                               absl::string_view status_details,
                               bool convert_grpc_status) {
-  return ReplyBody(code, message, DecodeStatusDetails(status_details),
-                   convert_grpc_status);
+  StatusDetails details = DecodeStatusDetails(status_details);
+  GrpcErrorClass error = ClassifyGrpcError(code, message, details, 0);
+  return ReplyBody(code, message, error, details, convert_grpc_status);
 }
 
 HttpReply GatewayErrorReply(int http_status, absl::string_view code,
@@ -224,29 +296,66 @@ HttpReply GatewayErrorReply(int http_status, absl::string_view code,
   return reply;
 }
 
-std::string JsonQuote(absl::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  out.push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (c < 0x20) {
-          absl::StrAppendFormat(&out, "\\u%04x", c);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
+HttpReply TranscodeErrorReply(const absl::Status& status,
+                              absl::string_view http_method,
+                              const std::vector<std::string>& allowed) {
+  if (absl::IsNotFound(status) && !allowed.empty()) {
+    std::string list = absl::StrJoin(allowed, ", ");
+    HttpReply reply = GatewayErrorReply(
+        405, "method_not_allowed",
+        absl::StrCat(http_method, " is not allowed here; use ", list));
+    reply.headers.emplace_back("Allow", list);
+    return reply;
   }
-  out.push_back('"');
-  return out;
+  if (absl::IsNotFound(status)) {
+    return GatewayErrorReply(404, "not_found", status.message());
+  }
+  if (absl::IsInvalidArgument(status)) {
+    return GatewayErrorReply(400, "invalid_request", status.message());
+  }
+  return GatewayErrorReply(500, "internal_error", status.message());
+}
+
+HttpReply ResponseErrorReply(const absl::Status& status) {
+  if (absl::IsResourceExhausted(status)) {
+    return GatewayErrorReply(500, kReasonResponseTooLarge, status.message());
+  }
+  return GatewayErrorReply(500, "internal_error", status.message());
+}
+
+HttpReply PayloadTooLargeReply(uint64_t limit) {
+  return GatewayErrorReply(
+      413, kReasonPayloadTooLarge,
+      absl::StrCat("the request body exceeds ", limit, " bytes"));
+}
+
+HttpReply MalformedRequestReply(absl::string_view what) {
+  return GatewayErrorReply(400, "invalid_request",
+                           absl::StrCat("malformed HTTP request: ", what));
+}
+
+HttpReply UnsupportedTransferEncodingReply(absl::string_view encoding) {
+  return GatewayErrorReply(
+      501, "unsupported_transfer_encoding",
+      absl::StrCat("Transfer-Encoding \"", encoding,
+                   "\" is not supported; send the body as it is or chunked"));
+}
+
+HttpReply OverCapacityReply() {
+  HttpReply reply = GatewayErrorReply(
+      503, "over_capacity",
+      "the server has reached its connection limit; retry shortly");
+  reply.headers.emplace_back("Retry-After", "1");
+  return reply;
+}
+
+HttpReply ShuttingDownReply() {
+  return GatewayErrorReply(503, "unavailable", "shutting down");
+}
+
+bool IsSupportedTransferEncoding(absl::string_view value) {
+  return value.empty() ||
+         absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(value), "chunked");
 }
 
 HeaderList MetadataFromHeaders(const HeaderList& headers) {
@@ -264,10 +373,10 @@ HeaderList MetadataFromHeaders(const HeaderList& headers) {
 }
 
 HeaderList HeadersFromMetadata(const HeaderList& metadata) {
-  static const auto* const kRateLimit = new HeaderList{
-      {"x-ratelimit-limit", "X-RateLimit-Limit"},
-      {"x-ratelimit-remaining", "X-RateLimit-Remaining"},
-      {"x-ratelimit-reset", "X-RateLimit-Reset"}};
+  static const auto* const kRateLimit =
+      new HeaderList{{"x-ratelimit-limit", "X-RateLimit-Limit"},
+                     {"x-ratelimit-remaining", "X-RateLimit-Remaining"},
+                     {"x-ratelimit-reset", "X-RateLimit-Reset"}};
   HeaderList out;
   absl::flat_hash_set<std::string> seen;
   for (const auto& [raw_key, value] : metadata) {
@@ -294,13 +403,20 @@ std::optional<absl::Duration> ParseGrpcTimeout(absl::string_view value) {
     return std::nullopt;
   }
   switch (value.back()) {
-    case 'H': return absl::Hours(amount);
-    case 'M': return absl::Minutes(amount);
-    case 'S': return absl::Seconds(amount);
-    case 'm': return absl::Milliseconds(amount);
-    case 'u': return absl::Microseconds(amount);
-    case 'n': return absl::Nanoseconds(amount);
-    default: return std::nullopt;
+    case 'H':
+      return absl::Hours(amount);
+    case 'M':
+      return absl::Minutes(amount);
+    case 'S':
+      return absl::Seconds(amount);
+    case 'm':
+      return absl::Milliseconds(amount);
+    case 'u':
+      return absl::Microseconds(amount);
+    case 'n':
+      return absl::Nanoseconds(amount);
+    default:
+      return std::nullopt;
   }
 }
 

@@ -10,13 +10,17 @@
 namespace leadrelay::gateway {
 namespace {
 
-bool IsIdentStart(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
-bool IsIdentChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+bool IsIdentStart(char c) {
+  return std::isalpha(static_cast<unsigned char>(c)) || c == '_';
+}
+bool IsIdentChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+}
 
 // Characters allowed in a literal segment: anything but the template syntax.
 bool IsLiteralChar(char c) {
-  return c != '/' && c != '{' && c != '}' && c != '*' && c != '=' &&
-         c != ':' && c != '?' && c != '#' && static_cast<unsigned char>(c) > 0x20;
+  return c != '/' && c != '{' && c != '}' && c != '*' && c != '=' && c != ':' &&
+         c != '?' && c != '#' && static_cast<unsigned char>(c) > 0x20;
 }
 
 class Parser {
@@ -38,11 +42,14 @@ class Parser {
     if (pos_ != text_.size()) {
       return Error(absl::StrCat("unexpected '", text_.substr(pos_, 1), "'"));
     }
-    // `**` may only be the last segment.
-    for (size_t i = 0; i + 1 < out_.segments.size(); ++i) {
-      if (out_.segments[i].kind == PathTemplate::Kind::kMulti) {
-        return Error("'**' must be the last segment");
+    // As in Envoy: one `**` at most, and only literals after it, so that a
+    // match is decided without backtracking (prefix, wildcard, suffix).
+    bool after_multi = false;
+    for (const auto& segment : out_.segments) {
+      if (after_multi && segment.kind != PathTemplate::Kind::kLiteral) {
+        return Error("only literal segments may follow '**'");
       }
+      if (segment.kind == PathTemplate::Kind::kMulti) after_multi = true;
     }
     absl::flat_hash_set<std::string> names;
     for (const auto& v : out_.variables) {
@@ -91,8 +98,8 @@ class Parser {
       if (c == '/' || c == '\0' || c == ':') return Error("empty segment");
       return Error(absl::StrCat("unexpected '", std::string(1, c), "'"));
     }
-    out_.segments.push_back(
-        {PathTemplate::Kind::kLiteral, std::string(text_.substr(begin, pos_ - begin))});
+    out_.segments.push_back({PathTemplate::Kind::kLiteral,
+                             std::string(text_.substr(begin, pos_ - begin))});
     return absl::OkStatus();
   }
 
@@ -139,9 +146,24 @@ int HexValue(char c) {
 // RFC 6570 reserved characters.
 bool IsReserved(char c) {
   switch (c) {
-    case ':': case '/': case '?': case '#': case '[': case ']': case '@':
-    case '!': case '$': case '&': case '\'': case '(': case ')': case '*':
-    case '+': case ',': case ';': case '=':
+    case ':':
+    case '/':
+    case '?':
+    case '#':
+    case '[':
+    case ']':
+    case '@':
+    case '!':
+    case '$':
+    case '&':
+    case '\'':
+    case '(':
+    case ')':
+    case '*':
+    case '+':
+    case ',':
+    case ';':
+    case '=':
       return true;
     default:
       return false;
@@ -169,9 +191,9 @@ std::string UrlUnescape(absl::string_view in, UnescapeMode mode,
       int lo = HexValue(in[i + 2]);
       if (hi >= 0 && lo >= 0) {
         char decoded = static_cast<char>(hi * 16 + lo);
-        bool keep = (mode == UnescapeMode::kAllExceptSlash && decoded == '/') ||
-                    (mode == UnescapeMode::kAllExceptReserved &&
-                     IsReserved(decoded));
+        bool keep =
+            (mode == UnescapeMode::kAllExceptSlash && decoded == '/') ||
+            (mode == UnescapeMode::kAllExceptReserved && IsReserved(decoded));
         if (keep) {
           out.append(in.data() + i, 3);
         } else {
@@ -186,9 +208,9 @@ std::string UrlUnescape(absl::string_view in, UnescapeMode mode,
   return out;
 }
 
-RequestPath SplitRequestPath(absl::string_view path,
-                             const absl::flat_hash_set<std::string>& known_verbs,
-                             bool match_unregistered_verbs) {
+RequestPath SplitRequestPath(
+    absl::string_view path, const absl::flat_hash_set<std::string>& known_verbs,
+    bool match_unregistered_verbs) {
   RequestPath out;
   if (!path.empty() && path[0] == '/') path.remove_prefix(1);
   if (path.empty()) return out;
@@ -210,13 +232,22 @@ std::optional<std::vector<VariableBinding>> MatchPathTemplate(
   if (tmpl.verb != path.verb) return std::nullopt;
   const auto& segs = tmpl.segments;
   const size_t n = path.segments.size();
-  bool ends_multi =
-      !segs.empty() && segs.back().kind == PathTemplate::Kind::kMulti;
-  if (ends_multi ? n < segs.size() - 1 : n != segs.size()) return std::nullopt;
-  // Fixed segments before any trailing `**` must match one to one.
+  // The template's `**` (at most one) takes whatever the fixed segments
+  // before and after it leave; without one, the lengths must agree.
+  size_t multi = segs.size();
   for (size_t i = 0; i < segs.size(); ++i) {
-    if (segs[i].kind == PathTemplate::Kind::kMulti) break;
-    const std::string& raw = path.segments[i];
+    if (segs[i].kind == PathTemplate::Kind::kMulti) multi = i;
+  }
+  const bool has_multi = multi < segs.size();
+  if (has_multi ? n + 1 < segs.size() : n != segs.size()) return std::nullopt;
+  // Path index of template segment `i` (one past the end for i == size).
+  const size_t extra = n + 1 - segs.size();  // segments `**` covers (has_multi)
+  auto path_index = [&](size_t i) {
+    return has_multi && i > multi ? i + extra - 1 : i;
+  };
+  for (size_t i = 0; i < segs.size(); ++i) {
+    if (segs[i].kind == PathTemplate::Kind::kMulti) continue;
+    const std::string& raw = path.segments[path_index(i)];
     if (segs[i].kind == PathTemplate::Kind::kLiteral) {
       if (raw != segs[i].literal &&
           UrlUnescape(raw, UnescapeMode::kAll) != segs[i].literal) {
@@ -229,22 +260,18 @@ std::optional<std::vector<VariableBinding>> MatchPathTemplate(
   std::vector<VariableBinding> bindings;
   bindings.reserve(tmpl.variables.size());
   for (const auto& var : tmpl.variables) {
-    size_t begin = var.start;
-    size_t end = var.end;
-    // A variable that ends with `**` takes every remaining segment.
-    if (end == segs.size() && ends_multi) end = n;
-    bool multi = var.end - var.start != 1 ||
-                 segs[var.start].kind == PathTemplate::Kind::kMulti;
-    UnescapeMode mode;
-    switch (spec) {
-      case UrlUnescapeSpec::kAllCharacters:
-        mode = UnescapeMode::kAll;
-        break;
-      case UrlUnescapeSpec::kAllCharactersExceptSlash:
-        mode = multi ? UnescapeMode::kAllExceptSlash : UnescapeMode::kAll;
-        break;
-      default:
-        mode = UnescapeMode::kAllExceptReserved;
+    const size_t begin = path_index(var.start);
+    const size_t end = path_index(var.end);
+    // Envoy: a single-segment variable is always fully decoded;
+    // url_unescape_spec applies to multi-segment ones only.
+    const bool single = var.end - var.start == 1 &&
+                        segs[var.start].kind == PathTemplate::Kind::kSingle;
+    UnescapeMode mode = UnescapeMode::kAll;
+    if (!single && spec == UrlUnescapeSpec::kAllCharactersExceptSlash) {
+      mode = UnescapeMode::kAllExceptSlash;
+    } else if (!single &&
+               spec == UrlUnescapeSpec::kAllCharactersExceptReserved) {
+      mode = UnescapeMode::kAllExceptReserved;
     }
     std::string value;
     for (size_t i = begin; i < end; ++i) {

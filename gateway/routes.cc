@@ -3,10 +3,11 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "gateway/wire.h"
+#include "google/api/annotations.pb.h"
 #include "google/protobuf/descriptor.pb.h"
 
 namespace leadrelay::gateway {
@@ -15,38 +16,73 @@ namespace {
 using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
 using google::protobuf::MethodDescriptor;
+using google::protobuf::MethodOptions;
 
-// google.api.http = 72295728 on MethodOptions.
-constexpr int kHttpExtension = 72295728;
+// google.api.http rules: the rule itself and its additional_bindings.
+void CollectBindings(const google::api::HttpRule& rule,
+                     std::vector<const google::api::HttpRule*>* out) {
+  out->push_back(&rule);
+  for (const auto& extra : rule.additional_bindings()) out->push_back(&extra);
+}
 
-absl::StatusOr<HttpRuleSpec> DecodeRule(absl::string_view bytes, int depth) {
-  if (depth > 2) return absl::InvalidArgumentError("HttpRule nested too deep");
-  HttpRuleSpec rule;
-  absl::Status status = ForEachWireField(bytes, [&](const WireField& f) {
-    static const char* const kMethods[] = {nullptr, nullptr, "GET",    "PUT",
-                                           "POST",  "DELETE", "PATCH"};
-    if (f.number >= 2 && f.number <= 6 && f.is_bytes) {
-      rule.http_method = kMethods[f.number];
-      rule.path = std::string(f.bytes);
-    } else if (f.number == 7 && f.is_bytes) {
-      rule.body = std::string(f.bytes);
-    } else if (f.number == 12 && f.is_bytes) {
-      rule.response_body = std::string(f.bytes);
-    } else if (f.number == 8 && f.is_bytes) {  // CustomHttpPattern
-      return ForEachWireField(f.bytes, [&](const WireField& c) {
-        if (c.number == 1 && c.is_bytes) rule.http_method = std::string(c.bytes);
-        if (c.number == 2 && c.is_bytes) rule.path = std::string(c.bytes);
-        return absl::OkStatus();
-      });
-    } else if (f.number == 11 && f.is_bytes) {
-      auto nested = DecodeRule(f.bytes, depth + 1);
-      if (!nested.ok()) return nested.status();
-      rule.additional_bindings.push_back(*std::move(nested));
+// "GET", "POST", ... or the custom kind; empty when the rule has no pattern.
+std::string HttpMethodOf(const google::api::HttpRule& rule) {
+  switch (rule.pattern_case()) {
+    case google::api::HttpRule::kGet:
+      return "GET";
+    case google::api::HttpRule::kPut:
+      return "PUT";
+    case google::api::HttpRule::kPost:
+      return "POST";
+    case google::api::HttpRule::kDelete:
+      return "DELETE";
+    case google::api::HttpRule::kPatch:
+      return "PATCH";
+    case google::api::HttpRule::kCustom:
+      return rule.custom().kind();
+    default:
+      return "";
+  }
+}
+
+std::string PathOf(const google::api::HttpRule& rule) {
+  switch (rule.pattern_case()) {
+    case google::api::HttpRule::kGet:
+      return rule.get();
+    case google::api::HttpRule::kPut:
+      return rule.put();
+    case google::api::HttpRule::kPost:
+      return rule.post();
+    case google::api::HttpRule::kDelete:
+      return rule.delete_();
+    case google::api::HttpRule::kPatch:
+      return rule.patch();
+    case google::api::HttpRule::kCustom:
+      return rule.custom().path();
+    default:
+      return "";
+  }
+}
+
+// What decides which requests a route takes: method, segment shapes, verb.
+std::string RouteShape(const Route& route) {
+  std::string shape = absl::StrCat(route.http_method, " ");
+  for (const auto& segment : route.path.segments) {
+    switch (segment.kind) {
+      case PathTemplate::Kind::kLiteral:
+        absl::StrAppend(&shape, "/L", segment.literal.size(), ":",
+                        segment.literal);
+        break;
+      case PathTemplate::Kind::kSingle:
+        absl::StrAppend(&shape, "/*");
+        break;
+      case PathTemplate::Kind::kMulti:
+        absl::StrAppend(&shape, "/**");
+        break;
     }
-    return absl::OkStatus();
-  });
-  if (!status.ok()) return status;
-  return rule;
+  }
+  absl::StrAppend(&shape, ":", route.path.verb);
+  return shape;
 }
 
 const FieldDescriptor* FindField(const Descriptor* message,
@@ -62,20 +98,6 @@ const FieldDescriptor* FindField(const Descriptor* message,
 
 }  // namespace
 
-absl::StatusOr<std::optional<HttpRuleSpec>> DecodeHttpRule(
-    absl::string_view options) {
-  std::optional<HttpRuleSpec> out;
-  absl::Status status = ForEachWireField(options, [&](const WireField& f) {
-    if (f.number != kHttpExtension || !f.is_bytes) return absl::OkStatus();
-    auto rule = DecodeRule(f.bytes, 0);
-    if (!rule.ok()) return rule.status();
-    out = *std::move(rule);
-    return absl::OkStatus();
-  });
-  if (!status.ok()) return status;
-  return out;
-}
-
 absl::StatusOr<FieldPath> ResolveFieldPath(const Descriptor* message,
                                            absl::string_view dotted) {
   FieldPath path;
@@ -86,8 +108,9 @@ absl::StatusOr<FieldPath> ResolveFieldPath(const Descriptor* message,
     }
     const FieldDescriptor* field = FindField(message, part);
     if (field == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "\"", dotted, "\": no field \"", part, "\" in ", message->full_name()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("\"", dotted, "\": no field \"", part, "\" in ",
+                       message->full_name()));
     }
     if (!path.empty() && path.back()->is_repeated()) {
       return absl::InvalidArgumentError(
@@ -106,15 +129,17 @@ absl::StatusOr<std::unique_ptr<RouteTable>> RouteTable::Build(
     const google::protobuf::DescriptorPool& pool,
     const std::vector<std::string>& services, bool auto_mapping) {
   auto table = std::make_unique<RouteTable>();
-  auto add = [&](const MethodDescriptor* method,
-                 const HttpRuleSpec& spec) -> absl::Status {
+  absl::flat_hash_map<std::string, const Route*> shapes;
+  auto add = [&](const MethodDescriptor* method, std::string http_method,
+                 std::string path, const std::string& body,
+                 const std::string& response_body) -> absl::Status {
     auto route = std::make_unique<Route>();
     route->method = method;
     route->grpc_path =
         absl::StrCat("/", method->service()->full_name(), "/", method->name());
-    route->http_method = spec.http_method;
-    route->template_text = spec.path;
-    auto tmpl = ParsePathTemplate(spec.path);
+    route->http_method = std::move(http_method);
+    route->template_text = std::move(path);
+    auto tmpl = ParsePathTemplate(route->template_text);
     if (!tmpl.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat(method->full_name(), ": ", tmpl.status().message()));
@@ -137,17 +162,26 @@ absl::StatusOr<std::unique_ptr<RouteTable>> RouteTable::Build(
       }
       route->variable_fields.push_back(*std::move(path));
     }
-    route->body = spec.body;
-    if (!spec.body.empty() && spec.body != "*") {
-      auto path = ResolveFieldPath(method->input_type(), spec.body);
+    route->body = body;
+    if (!body.empty() && body != "*") {
+      auto path = ResolveFieldPath(method->input_type(), body);
       if (!path.ok()) return where(path.status());
       route->body_field = *std::move(path);
     }
-    route->response_body = spec.response_body;
-    if (!spec.response_body.empty()) {
-      auto path = ResolveFieldPath(method->output_type(), spec.response_body);
+    route->response_body = response_body;
+    if (!response_body.empty()) {
+      auto path = ResolveFieldPath(method->output_type(), response_body);
       if (!path.ok()) return where(path.status());
       route->response_body_field = *std::move(path);
+    }
+    // Envoy's matcher keeps one method per shape; a silent winner would hide
+    // a configuration mistake, so the table refuses it.
+    auto [it, inserted] = shapes.emplace(RouteShape(*route), route.get());
+    if (!inserted) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "duplicate binding ", route->http_method, " ", route->template_text,
+          ": ", it->second->method->full_name(), " (",
+          it->second->template_text, ") and ", method->full_name()));
     }
     if (!route->path.verb.empty()) table->verbs_.insert(route->path.verb);
     table->routes_.push_back(std::move(route));
@@ -164,22 +198,27 @@ absl::StatusOr<std::unique_ptr<RouteTable>> RouteTable::Build(
     for (int i = 0; i < service->method_count(); ++i) {
       const MethodDescriptor* method = service->method(i);
       if (method->client_streaming()) continue;  // not transcodable over REST
-      auto rule = DecodeHttpRule(method->options().SerializeAsString());
-      if (!rule.ok()) return rule.status();
-      if (rule->has_value()) {
-        const HttpRuleSpec& spec = **rule;
-        if (!spec.http_method.empty()) {
-          if (auto s = add(method, spec); !s.ok()) return s;
-        }
-        for (const HttpRuleSpec& extra : spec.additional_bindings) {
-          if (auto s = add(method, extra); !s.ok()) return s;
+      const MethodOptions& options = method->options();
+      if (options.HasExtension(google::api::http)) {
+        std::vector<const google::api::HttpRule*> rules;
+        CollectBindings(options.GetExtension(google::api::http), &rules);
+        for (const google::api::HttpRule* rule : rules) {
+          std::string http_method = HttpMethodOf(*rule);
+          if (http_method.empty()) continue;
+          if (auto s = add(method, std::move(http_method), PathOf(*rule),
+                           rule->body(), rule->response_body());
+              !s.ok()) {
+            return s;
+          }
         }
       } else if (auto_mapping) {
-        HttpRuleSpec spec;
-        spec.http_method = "POST";
-        spec.path = absl::StrCat("/", service->full_name(), "/", method->name());
-        spec.body = "*";
-        if (auto s = add(method, spec); !s.ok()) return s;
+        if (auto s = add(
+                method, "POST",
+                absl::StrCat("/", service->full_name(), "/", method->name()),
+                "*", "");
+            !s.ok()) {
+          return s;
+        }
       }
     }
   }
@@ -189,6 +228,7 @@ absl::StatusOr<std::unique_ptr<RouteTable>> RouteTable::Build(
 std::optional<RouteTable::Match> RouteTable::Find(
     absl::string_view http_method, absl::string_view path,
     const GatewayConfig& config, std::vector<std::string>* allowed) const {
+  if (path.empty() || path[0] != '/') return std::nullopt;
   RequestPath request =
       SplitRequestPath(path, verbs_, config.match_unregistered_custom_verb);
   std::optional<Match> best;

@@ -11,7 +11,6 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
 #include "gateway/gateway.h"
 #include "gateway/path_template.h"
 #include "google/protobuf/descriptor.h"
@@ -34,27 +33,16 @@ struct Route {
   std::vector<FieldPath> variable_fields;  // parallel to path.variables
 };
 
-// A google.api.HttpRule, decoded from the method options' wire bytes.
-struct HttpRuleSpec {
-  std::string http_method;
-  std::string path;
-  std::string body;
-  std::string response_body;
-  std::vector<HttpRuleSpec> additional_bindings;
-};
-
-// The rule in `options` (serialized google.protobuf.MethodOptions), if any.
-absl::StatusOr<std::optional<HttpRuleSpec>> DecodeHttpRule(
-    absl::string_view options);
-
 // Resolves a dotted path of proto field names (JSON names are accepted too).
 absl::StatusOr<FieldPath> ResolveFieldPath(
     const google::protobuf::Descriptor* message, absl::string_view dotted);
 
 class RouteTable {
  public:
-  // The routes of `services` in `pool`; with `auto_mapping`, methods without
-  // a rule get POST /pkg.Service/Method with body "*".
+  // The routes of `services` in `pool` (their google.api.http options); with
+  // `auto_mapping`, methods without a rule get POST /pkg.Service/Method with
+  // body "*". Two bindings with the same HTTP method and the same template
+  // shape (variable names aside) are refused, naming both methods.
   static absl::StatusOr<std::unique_ptr<RouteTable>> Build(
       const google::protobuf::DescriptorPool& pool,
       const std::vector<std::string>& services, bool auto_mapping);
@@ -67,8 +55,7 @@ class RouteTable {
   // When none matches but the path matches under other methods, fills
   // `allowed` (sorted, unique) so that the caller can answer 405.
   std::optional<Match> Find(absl::string_view http_method,
-                            absl::string_view path,
-                            const GatewayConfig& config,
+                            absl::string_view path, const GatewayConfig& config,
                             std::vector<std::string>* allowed) const;
 
   const std::vector<std::unique_ptr<Route>>& routes() const { return routes_; }

@@ -12,14 +12,16 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "gateway/http_mapping.h"
-#include "gateway/wire.h"
+#include "gateway/json_text.h"
 #include "google/protobuf/descriptor.pb.h"
 #include "google/protobuf/descriptor_database.h"
 #include "google/protobuf/dynamic_message.h"
 #include "google/protobuf/stubs/common.h"  // IsStructurallyValidUTF8
+#include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/type_resolver.h"
 #include "google/protobuf/util/type_resolver_util.h"
+#include "google/protobuf/wire_format_lite.h"
 
 namespace leadrelay::gateway {
 namespace {
@@ -66,14 +68,19 @@ std::string DefaultJson(const FieldDescriptor* f, bool enums_as_ints) {
   if (f->is_map()) return "{}";
   if (f->is_repeated()) return "[]";
   switch (f->cpp_type()) {
-    case FieldDescriptor::CPPTYPE_STRING: return "\"\"";
-    case FieldDescriptor::CPPTYPE_BOOL: return "false";
+    case FieldDescriptor::CPPTYPE_STRING:
+      return "\"\"";
+    case FieldDescriptor::CPPTYPE_BOOL:
+      return "false";
     case FieldDescriptor::CPPTYPE_INT64:
-    case FieldDescriptor::CPPTYPE_UINT64: return "\"0\"";
+    case FieldDescriptor::CPPTYPE_UINT64:
+      return "\"0\"";
     case FieldDescriptor::CPPTYPE_ENUM:
       return enums_as_ints ? "0" : JsonQuote(f->enum_type()->value(0)->name());
-    case FieldDescriptor::CPPTYPE_MESSAGE: return "{}";
-    default: return "0";
+    case FieldDescriptor::CPPTYPE_MESSAGE:
+      return "{}";
+    default:
+      return "0";
   }
 }
 
@@ -86,6 +93,16 @@ google::protobuf::util::JsonPrintOptions PrintOptionsOf(const PrintOptions& o) {
   return p;
 }
 
+// True when `message` is a sequence of complete protobuf fields.
+bool IsWellFramedMessage(absl::string_view message) {
+  google::protobuf::io::CodedInputStream input(
+      reinterpret_cast<const uint8_t*>(message.data()),
+      static_cast<int>(message.size()));
+  return google::protobuf::internal::WireFormatLite::SkipMessage(&input) &&
+         input.ConsumedEntireMessage() &&
+         input.CurrentPosition() == static_cast<int>(message.size());
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -93,19 +110,28 @@ google::protobuf::util::JsonPrintOptions PrintOptionsOf(const PrintOptions& o) {
 
 StreamFraming ChooseStreamFraming(const PrintOptions& options,
                                   absl::string_view accept_header) {
-  if (options.stream_sse_style_delimited ||
-      absl::StrContains(absl::AsciiStrToLower(accept_header), "text/event-stream")) {
+  // An explicit Accept wins over the configured default.
+  const std::string accept = absl::AsciiStrToLower(accept_header);
+  if (absl::StrContains(accept, "text/event-stream")) {
     return StreamFraming::kServerSentEvents;
   }
+  if (absl::StrContains(accept, "application/x-ndjson")) {
+    return StreamFraming::kNewlineDelimited;
+  }
+  if (options.stream_sse_style_delimited)
+    return StreamFraming::kServerSentEvents;
   if (options.stream_newline_delimited) return StreamFraming::kNewlineDelimited;
   return StreamFraming::kJsonArray;
 }
 
 absl::string_view StreamContentType(StreamFraming framing) {
   switch (framing) {
-    case StreamFraming::kNewlineDelimited: return "application/x-ndjson";
-    case StreamFraming::kServerSentEvents: return "text/event-stream";
-    default: return "application/json";
+    case StreamFraming::kNewlineDelimited:
+      return "application/x-ndjson";
+    case StreamFraming::kServerSentEvents:
+      return "text/event-stream";
+    default:
+      return "application/json";
   }
 }
 
@@ -119,7 +145,8 @@ std::string FrameStreamMessage(StreamFraming framing, absl::string_view json,
     }
     case StreamFraming::kServerSentEvents: {
       std::string event;
-      for (absl::string_view line : absl::StrSplit(json, '\n', absl::SkipEmpty())) {
+      for (absl::string_view line :
+           absl::StrSplit(json, '\n', absl::SkipEmpty())) {
         absl::StrAppend(&event, "data: ", line, "\n");
       }
       event.push_back('\n');
@@ -138,7 +165,9 @@ std::string FrameStreamEnd(StreamFraming framing, int sent,
     case StreamFraming::kNewlineDelimited:
       return error.empty() ? "" : error + "\n";
     case StreamFraming::kServerSentEvents:
-      return error.empty() ? "" : absl::StrCat("event: error\ndata: ", error, "\n\n");
+      return error.empty()
+                 ? ""
+                 : absl::StrCat("event: error\ndata: ", error, "\n\n");
     default:
       return absl::StrCat(sent == 0 ? "[" : "",
                           error.empty() ? "" : (sent == 0 ? "" : ","), error,
@@ -163,8 +192,8 @@ absl::StatusOr<std::unique_ptr<Transcoder>> Transcoder::Create(
     }
     std::ifstream in(config.proto_descriptor, std::ios::binary);
     if (!in) {
-      return absl::NotFoundError(absl::StrCat(
-          "cannot read descriptor set ", config.proto_descriptor));
+      return absl::NotFoundError(
+          absl::StrCat("cannot read descriptor set ", config.proto_descriptor));
     }
     std::ostringstream ss;
     ss << in.rdbuf();
@@ -184,7 +213,8 @@ absl::StatusOr<std::unique_ptr<Transcoder>> Transcoder::Create(
           absl::StrCat("duplicate or invalid file ", file.name()));
     }
   }
-  t->pool_ = std::make_unique<google::protobuf::DescriptorPool>(t->database_.get());
+  t->pool_ =
+      std::make_unique<google::protobuf::DescriptorPool>(t->database_.get());
   for (const auto& file : set.file()) {
     if (t->pool_->FindFileByName(file.name()) == nullptr) {
       return absl::InvalidArgumentError(
@@ -195,7 +225,8 @@ absl::StatusOr<std::unique_ptr<Transcoder>> Transcoder::Create(
       std::string(kTypeUrlPrefix), t->pool_.get()));
   t->factory_ =
       std::make_unique<google::protobuf::DynamicMessageFactory>(t->pool_.get());
-  auto routes = RouteTable::Build(*t->pool_, config.services, config.auto_mapping);
+  auto routes =
+      RouteTable::Build(*t->pool_, config.services, config.auto_mapping);
   if (!routes.ok()) return routes.status();
   t->routes_ = *std::move(routes);
   return t;
@@ -225,25 +256,31 @@ absl::StatusOr<std::string> Transcoder::BodyToBinary(
   };
   if (route.body == "*") return parse(route.method->input_type(), trimmed);
 
+  // body: "field.path": the JSON is that field's value; the nesting is
+  // built with reflection and serialized once.
   const FieldPath& path = route.body_field;
   const FieldDescriptor* last = path.back();
-  std::string binary;
-  if (IsSingularMessage(last)) {
-    auto inner = parse(last->message_type(), trimmed);
-    if (!inner.ok()) return inner.status();
-    AppendBytesField(last->number(), *inner, &binary);
-  } else {
-    auto outer = parse(last->containing_type(),
-                       absl::StrCat("{", JsonQuote(last->name()), ":", trimmed, "}"));
-    if (!outer.ok()) return outer.status();
-    binary = *std::move(outer);
+  std::unique_ptr<Message> request(
+      factory_->GetPrototype(route.method->input_type())->New());
+  Message* parent = request.get();
+  for (size_t i = 0; i + 1 < path.size(); ++i) {
+    parent = parent->GetReflection()->MutableMessage(parent, path[i],
+                                                     factory_.get());
   }
-  for (int i = static_cast<int>(path.size()) - 2; i >= 0; --i) {
-    std::string wrapped;
-    AppendBytesField(path[i]->number(), binary, &wrapped);
-    binary = std::move(wrapped);
+  auto value = IsSingularMessage(last)
+                   ? parse(last->message_type(), trimmed)
+                   : parse(last->containing_type(),
+                           absl::StrCat("{", JsonQuote(last->name()), ":",
+                                        trimmed, "}"));
+  if (!value.ok()) return value.status();
+  Message* target = IsSingularMessage(last)
+                        ? parent->GetReflection()->MutableMessage(
+                              parent, last, factory_.get())
+                        : parent;
+  if (!target->MergeFromString(*value)) {
+    return absl::InvalidArgumentError("invalid JSON body");
   }
-  return binary;
+  return request->SerializeAsString();
 }
 
 absl::Status Transcoder::SetField(Message* message, const FieldPath& path,
@@ -313,6 +350,12 @@ absl::Status Transcoder::SetField(Message* message, const FieldPath& path,
       break;
     }
     case FieldDescriptor::CPPTYPE_STRING: {
+      // A percent-escape such as %ff decodes to bytes that are no string.
+      if (f->type() == FieldDescriptor::TYPE_STRING && !IsValidUtf8(value)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("invalid value for ", f->name(),
+                         ": not valid UTF-8 once percent-decoded"));
+      }
       std::string v(value);
       if (f->type() == FieldDescriptor::TYPE_BYTES &&
           !absl::Base64Unescape(value, &v) &&
@@ -360,11 +403,13 @@ absl::Status Transcoder::SetField(Message* message, const FieldPath& path,
       Message* sub = rep ? r->AddMessage(m, f, factory_.get())
                          : r->MutableMessage(m, f, factory_.get());
       if (IsWrapperType(type)) {
-        return SetField(sub, {sub->GetDescriptor()->FindFieldByNumber(1)}, value);
+        return SetField(sub, {sub->GetDescriptor()->FindFieldByNumber(1)},
+                        value);
       }
       std::string binary;
       auto s = google::protobuf::util::JsonToBinaryString(
-          resolver_.get(), TypeUrl(f->message_type()), JsonQuote(value), &binary);
+          resolver_.get(), TypeUrl(f->message_type()), JsonQuote(value),
+          &binary);
       if (!s.ok() || !sub->MergeFromString(binary)) return bad();
       break;
     }
@@ -401,7 +446,8 @@ absl::StatusOr<Transcoder::Call> Transcoder::TranscodeRequest(
   }
 
   std::unique_ptr<Message> fields(factory_->GetPrototype(input)->New());
-  for (absl::string_view param : absl::StrSplit(query, '&', absl::SkipEmpty())) {
+  for (absl::string_view param :
+       absl::StrSplit(query, '&', absl::SkipEmpty())) {
     std::pair<absl::string_view, absl::string_view> kv =
         absl::StrSplit(param, absl::MaxSplits('=', 1));
     std::string key = UrlUnescape(kv.first, UnescapeMode::kAll,
@@ -414,10 +460,10 @@ absl::StatusOr<Transcoder::Call> Transcoder::TranscodeRequest(
     }
     if (ignored) continue;
     auto field = ResolveFieldPath(input, key);
-    bool usable = field.ok() && route.body != "*" &&
-                  !(route.body_field.size() > 0 &&
-                    (IsPrefix(route.body_field, *field) ||
-                     IsPrefix(*field, route.body_field)));
+    bool usable =
+        field.ok() && route.body != "*" &&
+        !(route.body_field.size() > 0 && (IsPrefix(route.body_field, *field) ||
+                                          IsPrefix(*field, route.body_field)));
     if (!usable) {
       if (config_.ignore_unknown_query_parameters) continue;
       return absl::InvalidArgumentError(
@@ -469,19 +515,20 @@ absl::StatusOr<std::string> Transcoder::TranscodeResponse(
                         "cannot print the response: ", s.message().ToString()));
   };
   // The JSON printer stops quietly at truncated input: check the framing.
-  if (!ForEachWireField(message, [](const WireField&) { return absl::OkStatus(); })
-           .ok()) {
+  if (!IsWellFramedMessage(message)) {
     return absl::InternalError("the response message does not parse");
   }
   const FieldPath& path = route.response_body_field;
   if (path.empty()) {
-    if (auto s = print(route.method->output_type(), std::string(message)); !s.ok()) {
+    if (auto s = print(route.method->output_type(), std::string(message));
+        !s.ok()) {
       return s;
     }
   } else {
     std::unique_ptr<Message> response(
         factory_->GetPrototype(route.method->output_type())->New());
-    if (!response->ParseFromArray(message.data(), static_cast<int>(message.size()))) {
+    if (!response->ParseFromArray(message.data(),
+                                  static_cast<int>(message.size()))) {
       return absl::InternalError("the response does not parse");
     }
     const Message* m = response.get();
@@ -490,8 +537,10 @@ absl::StatusOr<std::string> Transcoder::TranscodeResponse(
     }
     const FieldDescriptor* last = path.back();
     if (IsSingularMessage(last)) {
-      const Message& sub = m->GetReflection()->GetMessage(*m, last, factory_.get());
-      if (auto s = print(last->message_type(), sub.SerializeAsString()); !s.ok()) {
+      const Message& sub =
+          m->GetReflection()->GetMessage(*m, last, factory_.get());
+      if (auto s = print(last->message_type(), sub.SerializeAsString());
+          !s.ok()) {
         return s;
       }
     } else {
@@ -499,14 +548,17 @@ absl::StatusOr<std::string> Transcoder::TranscodeResponse(
       holder->CopyFrom(*m);
       const Descriptor* d = holder->GetDescriptor();
       for (int i = 0; i < d->field_count(); ++i) {
-        if (d->field(i) != last) holder->GetReflection()->ClearField(holder.get(), d->field(i));
+        if (d->field(i) != last)
+          holder->GetReflection()->ClearField(holder.get(), d->field(i));
       }
       options.always_print_primitive_fields = false;
       if (auto s = print(d, holder->SerializeAsString()); !s.ok()) return s;
       size_t colon = json.find(':');
       size_t close = json.rfind('}');
-      if (colon == std::string::npos || close == std::string::npos || close < colon) {
-        json = DefaultJson(last, config_.print_options.always_print_enums_as_ints);
+      if (colon == std::string::npos || close == std::string::npos ||
+          close < colon) {
+        json =
+            DefaultJson(last, config_.print_options.always_print_enums_as_ints);
       } else {
         json = std::string(absl::StripAsciiWhitespace(
             absl::string_view(json).substr(colon + 1, close - colon - 1)));

@@ -3,41 +3,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "gateway/json_text.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace leadrelay::delivery {
-
-std::string JsonString(absl::string_view text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          out += absl::StrFormat("\\u%04x", c);
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-  return out;
-}
 
 absl::StatusOr<std::string> EventDataJson(const v1::Event& event) {
   const auto* oneof = v1::Event::descriptor()->FindOneofByName("data");
@@ -64,12 +34,13 @@ absl::StatusOr<std::string> BuildPayload(const v1::Event& event,
   if (!data.ok()) return data.status();
   std::string timestamp =
       google::protobuf::util::TimeUtil::ToString(event.created_at());
-  std::string out = absl::StrCat(
-      "{\"delivery_id\":", JsonString(delivery_id),
-      ",\"event_id\":", JsonString(event.id()),
-      ",\"event\":", JsonString(event.type()),
-      ",\"timestamp\":", JsonString(timestamp),
-      ",\"account_id\":", JsonString(event.account_id()), ",\"data\":", *data);
+  std::string out =
+      absl::StrCat("{\"delivery_id\":", gateway::JsonQuote(delivery_id),
+                   ",\"event_id\":", gateway::JsonQuote(event.id()),
+                   ",\"event\":", gateway::JsonQuote(event.type()),
+                   ",\"timestamp\":", gateway::JsonQuote(timestamp),
+                   ",\"account_id\":", gateway::JsonQuote(event.account_id()),
+                   ",\"data\":", *data);
   if (test) out += ",\"test\":true";
   out += "}";
   return out;

@@ -22,8 +22,6 @@ absl::StatusOr<std::string> BuildPayload(const v1::Event& event,
 // The event's payload alone, as JSON ({} when it has none).
 absl::StatusOr<std::string> EventDataJson(const v1::Event& event);
 
-std::string JsonString(absl::string_view text);
-
 }  // namespace leadrelay::delivery
 
 #endif  // LEADRELAY_SERVER_DELIVERY_PAYLOAD_H_

@@ -28,11 +28,23 @@ PlainRoutes OperatorRoutes(Readiness& readiness) {
 void InstallInGateway(const PlainRoutes& routes,
                       gateway::GatewayConfig* config) {
   for (const auto& [path, handler] : routes) {
-    config->local_routes[path] = [handler = handler] {
-      PlainResponse r = handler();
-      return gateway::LocalReply{r.status, std::move(r.content_type),
-                                 std::move(r.body)};
-    };
+    config->extra_routes[path] =
+        [handler = handler](const gateway::HttpRequestInfo& request) {
+          gateway::HttpResponseInfo response;
+          if (request.method != "GET" && request.method != "HEAD") {
+            response.status = 405;
+            response.content_type = "application/json";
+            response.body =
+                R"({"code":"invalid_request","message":"only GET and HEAD"})";
+            response.headers.emplace_back("Allow", "GET, HEAD");
+            return response;
+          }
+          PlainResponse r = handler();
+          response.status = r.status;
+          response.content_type = std::move(r.content_type);
+          response.body = std::move(r.body);
+          return response;
+        };
   }
   config->on_request = [](const gateway::RequestRecord& record) {
     RecordHttpRequest(record.route, record.status, record.elapsed);

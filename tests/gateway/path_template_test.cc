@@ -8,8 +8,9 @@
 #include "absl/strings/str_join.h"
 #include "gateway/http_mapping.h"
 #include "gateway/routes.h"
-#include "gateway/wire.h"
 #include "gmock/gmock.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
 
 namespace leadrelay::gateway {
@@ -17,19 +18,20 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::Pair;
 
 std::string Describe(const PathTemplate& t) {
   std::vector<std::string> parts;
   for (const auto& s : t.segments) {
-    parts.push_back(s.kind == PathTemplate::Kind::kLiteral ? s.literal
+    parts.push_back(s.kind == PathTemplate::Kind::kLiteral  ? s.literal
                     : s.kind == PathTemplate::Kind::kSingle ? "*"
-                                                             : "**");
+                                                            : "**");
   }
   std::string out = absl::StrJoin(parts, "/");
   for (const auto& v : t.variables) {
-    out += " {" + absl::StrJoin(v.field_path, ".") + ":" + std::to_string(v.start) +
-           "-" + std::to_string(v.end) + "}";
+    out += " {" + absl::StrJoin(v.field_path, ".") + ":" +
+           std::to_string(v.start) + "-" + std::to_string(v.end) + "}";
   }
   if (!t.verb.empty()) out += " :" + t.verb;
   return out;
@@ -58,24 +60,26 @@ TEST(PathTemplateParse, ValidTemplates) {
 
 TEST(PathTemplateParse, Errors) {
   for (const char* bad :
-       {"", "v1/items", "/a//b", "/a/", "/{}", "/{a={b}}", "/{a=x/{b}}",
-        "/a/**/b", "/{x=**}/b", "/{a", "/{a}}", "/a}", "/{1a}", "/{a.}",
-        "/a:", "/a/{x}/{x}", "/a/*/**/c", "/{a=}", "/a?b", "/a:b:c/"}) {
+       {"",           "v1/items",   "/a//b",   "/a/",         "/{}",
+        "/{a={b}}",   "/{a=x/{b}}", "/a/**/*", "/{x=**}/{y}", "/{a",
+        "/{a}}",      "/a}",        "/{1a}",   "/{a.}",       "/a:",
+        "/a/{x}/{x}", "/a/**/**",   "/{a=}",   "/a?b",        "/a:b:c/"}) {
     EXPECT_FALSE(ParsePathTemplate(bad).ok()) << bad;
   }
   auto nested = ParsePathTemplate("/{a={b}}");
   EXPECT_THAT(std::string(nested.status().message()), HasSubstr("nested"));
-  auto last = ParsePathTemplate("/a/**/b");
-  EXPECT_THAT(std::string(last.status().message()), HasSubstr("last"));
+  auto after = ParsePathTemplate("/a/**/*");
+  EXPECT_THAT(std::string(after.status().message()), HasSubstr("follow"));
 }
 
 RequestPath Split(const std::string& path, bool unregistered = false) {
   return SplitRequestPath(path, {"test", "stream"}, unregistered);
 }
 
-std::string Match(const std::string& tmpl, const std::string& path,
-                  UrlUnescapeSpec spec = UrlUnescapeSpec::kAllCharactersExceptSlash,
-                  bool unregistered = false) {
+std::string Match(
+    const std::string& tmpl, const std::string& path,
+    UrlUnescapeSpec spec = UrlUnescapeSpec::kAllCharactersExceptSlash,
+    bool unregistered = false) {
   auto t = ParsePathTemplate(tmpl);
   if (!t.ok()) return "BAD TEMPLATE";
   auto m = MatchPathTemplate(*t, Split(path, unregistered), spec);
@@ -127,20 +131,23 @@ TEST(PathTemplateMatch, PercentDecodingPerSpec) {
   // google.api.http: single-segment variables fully decoded, multi-segment
   // variables keep %2F.
   const auto spec = UrlUnescapeSpec::kAllCharactersExceptSlash;
-  EXPECT_EQ(Match("/v1/items/{id}", "/v1/items/a%2Fb%20c%3A", spec), "id=a/b c:");
+  EXPECT_EQ(Match("/v1/items/{id}", "/v1/items/a%2Fb%20c%3A", spec),
+            "id=a/b c:");
   EXPECT_EQ(Match("/v1/{name=files/**}", "/v1/files/a%2Fb/c%20d", spec),
             "name=files/a%2Fb/c d");
   EXPECT_EQ(Match("/v1/{name=files/**}", "/v1/files/a%2fb", spec),
             "name=files/a%2fb");
-  EXPECT_EQ(Match("/v2/{name=shelves/*/books/*}", "/v2/shelves/a%2Fb/books/c", spec),
-            "name=shelves/a%2Fb/books/c");
+  EXPECT_EQ(
+      Match("/v2/{name=shelves/*/books/*}", "/v2/shelves/a%2Fb/books/c", spec),
+      "name=shelves/a%2Fb/books/c");
 }
 
 TEST(PathTemplateMatch, PercentDecodingOptions) {
-  // Envoy's default: reserved characters stay encoded.
+  // Envoy's default keeps reserved characters encoded, but only in
+  // multi-segment variables: a single-segment one is always fully decoded.
   EXPECT_EQ(Match("/v1/items/{id}", "/v1/items/a%2Fb%20c%3A%40",
                   UrlUnescapeSpec::kAllCharactersExceptReserved),
-            "id=a%2Fb c%3A%40");
+            "id=a/b c:@");
   EXPECT_EQ(Match("/v1/{name=files/**}", "/v1/files/a%2Fb%7E",
                   UrlUnescapeSpec::kAllCharactersExceptReserved),
             "name=files/a%2Fb~");
@@ -148,7 +155,8 @@ TEST(PathTemplateMatch, PercentDecodingOptions) {
                   UrlUnescapeSpec::kAllCharacters),
             "name=files/a/b:");
   // Malformed escapes are kept.
-  EXPECT_EQ(Match("/v1/items/{id}", "/v1/items/100%zz%4", UrlUnescapeSpec::kAllCharacters),
+  EXPECT_EQ(Match("/v1/items/{id}", "/v1/items/100%zz%4",
+                  UrlUnescapeSpec::kAllCharacters),
             "id=100%zz%4");
 }
 
@@ -171,74 +179,28 @@ TEST(PathTemplateMatch, Specificity) {
   EXPECT_EQ(CompareSpecificity(single, single), 0);
 }
 
-TEST(Wire, DecodesHttpRuleFromMethodOptions) {
-  // HttpRule{post: "/v1/x/{id}", body: "*", response_body: "r",
-  //          additional_bindings {get: "/v1/y"},
-  //          } inside MethodOptions field 72295728, with custom in a second
-  // binding.
-  std::string custom;
-  AppendBytesField(1, "LOCK", &custom);
-  AppendBytesField(2, "/v1/z", &custom);
-  std::string extra1, extra2;
-  AppendBytesField(2, "/v1/y", &extra1);
-  AppendBytesField(8, custom, &extra2);
-  std::string rule;
-  AppendBytesField(4, "/v1/x/{id}", &rule);
-  AppendBytesField(7, "*", &rule);
-  AppendBytesField(12, "r", &rule);
-  AppendBytesField(11, extra1, &rule);
-  AppendBytesField(11, extra2, &rule);
-  std::string options;
-  AppendVarintField(33, 1, &options);  // deprecated = true: skipped
-  AppendBytesField(72295728, rule, &options);
-  auto decoded = DecodeHttpRule(options);
-  ASSERT_TRUE(decoded.ok());
-  ASSERT_TRUE(decoded->has_value());
-  const HttpRuleSpec& spec = **decoded;
-  EXPECT_EQ(spec.http_method, "POST");
-  EXPECT_EQ(spec.path, "/v1/x/{id}");
-  EXPECT_EQ(spec.body, "*");
-  EXPECT_EQ(spec.response_body, "r");
-  ASSERT_EQ(spec.additional_bindings.size(), 2u);
-  EXPECT_EQ(spec.additional_bindings[0].http_method, "GET");
-  EXPECT_EQ(spec.additional_bindings[0].path, "/v1/y");
-  EXPECT_EQ(spec.additional_bindings[1].http_method, "LOCK");
-  EXPECT_EQ(spec.additional_bindings[1].path, "/v1/z");
-
-  auto none = DecodeHttpRule("");
-  ASSERT_TRUE(none.ok());
-  EXPECT_FALSE(none->has_value());
-  EXPECT_FALSE(DecodeHttpRule("\xff").ok());
-}
-
 // google.rpc.Status with ErrorInfo{reason, domain, metadata} and RetryInfo.
 std::string StatusBytes(int code, const std::string& message,
                         const std::string& reason, int retry_seconds) {
-  std::string status;
-  AppendVarintField(1, code, &status);
-  AppendBytesField(2, message, &status);
+  google::rpc::Status status;
+  status.set_code(code);
+  status.set_message(message);
   if (retry_seconds > 0) {
-    std::string duration, retry, any;
-    AppendVarintField(1, retry_seconds, &duration);
-    AppendBytesField(1, duration, &retry);
-    AppendBytesField(1, "type.googleapis.com/google.rpc.RetryInfo", &any);
-    AppendBytesField(2, retry, &any);
-    AppendBytesField(3, any, &status);
+    google::rpc::RetryInfo retry;
+    retry.mutable_retry_delay()->set_seconds(retry_seconds);
+    status.add_details()->PackFrom(retry);
   }
   if (!reason.empty()) {
-    std::string info, entry, any;
-    AppendBytesField(1, reason, &info);
-    AppendBytesField(2, "leadrelay.dev", &info);
+    google::rpc::ErrorInfo info;
+    info.set_reason(reason);
+    info.set_domain("leadrelay.dev");
     if (retry_seconds > 0) {
-      AppendBytesField(1, "retry_after_seconds", &entry);
-      AppendBytesField(2, std::to_string(retry_seconds), &entry);
-      AppendBytesField(3, entry, &info);
+      (*info.mutable_metadata())["retry_after_seconds"] =
+          std::to_string(retry_seconds);
     }
-    AppendBytesField(1, "type.googleapis.com/google.rpc.ErrorInfo", &any);
-    AppendBytesField(2, info, &any);
-    AppendBytesField(3, any, &status);
+    status.add_details()->PackFrom(info);
   }
-  return status;
+  return status.SerializeAsString();
 }
 
 TEST(StatusMapping, CanonicalHttpStatus) {
@@ -252,37 +214,40 @@ TEST(StatusMapping, CanonicalHttpStatus) {
 }
 
 TEST(StatusMapping, ErrorBodyUsesErrorInfoReason) {
-  HttpReply r = ErrorReplyFromGrpc(7, "not enough credits",
-                                   StatusBytes(7, "x", "insufficient_credits", 0),
-                                   false);
+  HttpReply r =
+      ErrorReplyFromGrpc(7, "not enough credits",
+                         StatusBytes(7, "x", "insufficient_credits", 0), false);
   EXPECT_EQ(r.status, 403);
-  EXPECT_EQ(r.body,
-            R"({"code":"insufficient_credits","message":"not enough credits"})");
+  EXPECT_EQ(
+      r.body,
+      R"({"code":"insufficient_credits","message":"not enough credits"})");
   EXPECT_TRUE(r.headers.empty());
 }
 
 TEST(StatusMapping, RateLimitedHasRetryAfter) {
-  HttpReply r = ErrorReplyFromGrpc(8, "slow down",
-                                   StatusBytes(8, "x", "rate_limited", 17), false);
+  HttpReply r = ErrorReplyFromGrpc(
+      8, "slow down", StatusBytes(8, "x", "rate_limited", 17), false);
   EXPECT_EQ(r.status, 429);
-  EXPECT_EQ(r.body,
-            R"({"code":"rate_limited","message":"slow down","retry_after_seconds":17})");
+  EXPECT_EQ(
+      r.body,
+      R"({"code":"rate_limited","message":"slow down","retry_after_seconds":17})");
   EXPECT_THAT(r.headers, ElementsAre(Pair("Retry-After", "17")));
-  // RetryInfo alone is enough.
-  HttpReply only_retry =
-      ErrorReplyFromGrpc(8, "slow", StatusBytes(8, "x", "", 5), false);
+  // RetryInfo gives the delay when the metadata does not.
+  HttpReply only_retry = ErrorReplyFromGrpc(
+      8, "slow", StatusBytes(8, "x", "rate_limited", 5), false);
   EXPECT_THAT(only_retry.headers, ElementsAre(Pair("Retry-After", "5")));
 }
 
 TEST(StatusMapping, DefaultCodesWithoutDetails) {
   const std::vector<std::pair<int, std::string>> expected = {
-      {3, "invalid_request"}, {16, "unauthorized"}, {7, "forbidden"},
-      {5, "not_found"},       {8, "rate_limited"},  {13, "internal_error"},
-      {2, "internal_error"},  {14, "unavailable"},  {6, "already_exists"},
-      {12, "unimplemented"},  {4, "deadline_exceeded"}, {1, "cancelled"}};
+      {3, "invalid_request"}, {16, "unauthorized"},      {7, "forbidden"},
+      {5, "not_found"},       {8, "resource_exhausted"}, {13, "internal_error"},
+      {2, "internal_error"},  {14, "unavailable"},       {6, "already_exists"},
+      {12, "unimplemented"},  {4, "deadline_exceeded"},  {1, "cancelled"}};
   for (const auto& [code, name] : expected) {
     HttpReply r = ErrorReplyFromGrpc(code, "m\"q", "", false);
-    EXPECT_EQ(r.body, "{\"code\":\"" + name + "\",\"message\":\"m\\\"q\"}") << code;
+    EXPECT_EQ(r.body, "{\"code\":\"" + name + "\",\"message\":\"m\\\"q\"}")
+        << code;
   }
 }
 
@@ -305,6 +270,93 @@ TEST(StatusMapping, MalformedDetailsAreIgnored) {
   EXPECT_EQ(r.body, R"({"code":"not_found","message":"gone"})");
 }
 
+TEST(StatusMapping, ReasonsDecideTheHttpStatus) {
+  struct Case {
+    int code;
+    const char* reason;
+    int http;
+    bool retry_after;
+  };
+  const Case cases[] = {
+      {8, "rate_limited", 429, true},
+      {8, "auth_throttled", 429, true},
+      {8, "too_many_streams", 429, false},
+      {8, "payload_too_large", 413, false},
+      {8, "too_many_keys", 403, false},
+      {8, "quota_exceeded", 403, false},
+      {7, "account_suspended", 403, false},
+      {8, "other_reason", 503, false},
+      {7, "insufficient_credits", 403, false},
+      {5, "not_found", 404, false},
+  };
+  for (const Case& c : cases) {
+    HttpReply r = ErrorReplyFromGrpc(
+        c.code, "m", StatusBytes(c.code, "m", c.reason, 9), false);
+    EXPECT_EQ(r.status, c.http) << c.reason;
+    EXPECT_THAT(r.body, ::testing::StartsWith(std::string(R"({"code":")") +
+                                              c.reason + "\""))
+        << c.reason;
+    if (c.retry_after) {
+      EXPECT_THAT(r.headers, ElementsAre(Pair("Retry-After", "9"))) << c.reason;
+      EXPECT_THAT(r.body, HasSubstr(R"("retry_after_seconds":9)"));
+    } else {
+      EXPECT_TRUE(r.headers.empty()) << c.reason;
+      EXPECT_THAT(r.body, Not(HasSubstr("retry_after_seconds"))) << c.reason;
+    }
+  }
+}
+
+TEST(StatusMapping, GrpcMessageSizeLimits) {
+  // The server refused our request: it names the request's size.
+  HttpReply request = ErrorReplyFromGrpc(
+      8, "Received message larger than max (5000 vs. 4194304)", "", false,
+      5000);
+  EXPECT_EQ(request.status, 413);
+  EXPECT_THAT(request.body, HasSubstr(R"("code":"payload_too_large")"));
+  HttpReply sent = ErrorReplyFromGrpc(
+      8, "Sent message larger than max (5000 vs. 100)", "", false, 5000);
+  EXPECT_EQ(sent.status, 413);
+  // The gateway's channel refused the response: another size.
+  HttpReply response = ErrorReplyFromGrpc(
+      8, "Received message larger than max (9000000 vs. 4194304)", "", false,
+      12);
+  EXPECT_EQ(response.status, 500);
+  EXPECT_THAT(response.body, HasSubstr(R"("code":"response_too_large")"));
+  // Any other RESOURCE_EXHAUSTED without details is no rate limit.
+  HttpReply other = ErrorReplyFromGrpc(8, "out of memory", "", false, 12);
+  EXPECT_EQ(other.status, 503);
+  EXPECT_THAT(other.body, HasSubstr(R"("code":"resource_exhausted")"));
+  EXPECT_TRUE(other.headers.empty());
+}
+
+TEST(StatusMapping, GatewayOwnRefusals) {
+  EXPECT_EQ(PayloadTooLargeReply(10).status, 413);
+  EXPECT_EQ(MalformedRequestReply("x").status, 400);
+  HttpReply te = UnsupportedTransferEncodingReply("gzip, chunked");
+  EXPECT_EQ(te.status, 501);
+  EXPECT_THAT(te.body, HasSubstr("unsupported_transfer_encoding"));
+  HttpReply cap = OverCapacityReply();
+  EXPECT_EQ(cap.status, 503);
+  EXPECT_THAT(cap.headers, ElementsAre(Pair("Retry-After", "1")));
+  EXPECT_TRUE(IsSupportedTransferEncoding(""));
+  EXPECT_TRUE(IsSupportedTransferEncoding(" Chunked "));
+  EXPECT_FALSE(IsSupportedTransferEncoding("gzip, chunked"));
+  EXPECT_FALSE(IsSupportedTransferEncoding("gzip"));
+  HttpReply allowed =
+      TranscodeErrorReply(absl::NotFoundError("x"), "PUT", {"GET", "POST"});
+  EXPECT_EQ(allowed.status, 405);
+  EXPECT_THAT(allowed.headers, ElementsAre(Pair("Allow", "GET, POST")));
+  EXPECT_EQ(TranscodeErrorReply(absl::NotFoundError("x"), "GET", {}).status,
+            404);
+  EXPECT_EQ(
+      TranscodeErrorReply(absl::InvalidArgumentError("x"), "GET", {}).status,
+      400);
+  EXPECT_EQ(ResponseErrorReply(absl::ResourceExhaustedError("big")).status,
+            500);
+  EXPECT_THAT(ResponseErrorReply(absl::ResourceExhaustedError("big")).body,
+              HasSubstr("response_too_large"));
+}
+
 TEST(HeaderMapping, RequestHeadersBecomeMetadata) {
   HeaderList md = MetadataFromHeaders({{"Authorization", "Bearer k"},
                                        {"X-Api-Key", "key1"},
@@ -317,9 +369,9 @@ TEST(HeaderMapping, RequestHeadersBecomeMetadata) {
                                        {"X-Data-Bin", "AAAA"},
                                        {"X-Bad", "caf\xc3\xa9"},
                                        {"X-Request-Id", "r1"}});
-  EXPECT_THAT(md, ElementsAre(Pair("authorization", "Bearer k"),
-                              Pair("x-api-key", "key1"),
-                              Pair("x-request-id", "r1")));
+  EXPECT_THAT(
+      md, ElementsAre(Pair("authorization", "Bearer k"),
+                      Pair("x-api-key", "key1"), Pair("x-request-id", "r1")));
 }
 
 TEST(HeaderMapping, RateLimitMetadataBecomesHeaders) {
@@ -331,10 +383,10 @@ TEST(HeaderMapping, RateLimitMetadataBecomesHeaders) {
                                       {"trace-bin", "x"},
                                       {"x-custom", "v"},
                                       {"x-ratelimit-limit", "61"}});
-  EXPECT_THAT(h, ElementsAre(Pair("X-RateLimit-Limit", "60"),
-                             Pair("X-RateLimit-Remaining", "59"),
-                             Pair("X-RateLimit-Reset", "30"),
-                             Pair("x-custom", "v")));
+  EXPECT_THAT(
+      h, ElementsAre(Pair("X-RateLimit-Limit", "60"),
+                     Pair("X-RateLimit-Remaining", "59"),
+                     Pair("X-RateLimit-Reset", "30"), Pair("x-custom", "v")));
 }
 
 TEST(HeaderMapping, GrpcTimeout) {
@@ -352,6 +404,18 @@ TEST(HeaderMapping, GrpcTimeout) {
 
 TEST(Json, Quote) {
   EXPECT_EQ(JsonQuote("a\"b\\c\n\x01"), "\"a\\\"b\\\\c\\n\\u0001\"");
+  // Valid UTF-8 passes; every invalid byte becomes U+FFFD.
+  EXPECT_EQ(JsonQuote("caf\xc3\xa9 \xf0\x9f\x98\x80"),
+            "\"caf\xc3\xa9 \xf0\x9f\x98\x80\"");
+  EXPECT_EQ(JsonQuote("a\xff\xfe"), "\"a\xef\xbf\xbd\xef\xbf\xbd\"");
+  EXPECT_EQ(JsonQuote("\xc3("), "\"\xef\xbf\xbd(\"");
+  EXPECT_EQ(JsonQuote("\xed\xa0\x80"),
+            "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
+  EXPECT_TRUE(IsValidUtf8("caf\xc3\xa9"));
+  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));          // overlong
+  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));      // surrogate
+  EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // above U+10FFFF
+  EXPECT_FALSE(IsValidUtf8("\xe2\x82"));          // truncated
 }
 
 }  // namespace

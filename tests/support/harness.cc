@@ -15,8 +15,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/wire_format_lite.h"
+#include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 
 namespace leadrelay::itest {
@@ -47,61 +46,6 @@ std::optional<Message> FindDetail(const grpc::Status& status) {
     if (any.Is<Message>() && any.UnpackTo(&message)) return message;
   }
   return std::nullopt;
-}
-
-using google::protobuf::internal::WireFormatLite;
-
-// Reads a length-delimited field's bytes.
-bool ReadBytes(google::protobuf::io::CodedInputStream* in, std::string* out) {
-  uint32_t length = 0;
-  return in->ReadVarint32(&length) && in->ReadString(out, length);
-}
-
-// Decodes a map<string, string> entry (key = 1, value = 2).
-bool DecodeMapEntry(const std::string& bytes, std::string* key,
-                    std::string* value) {
-  google::protobuf::io::CodedInputStream in(
-      reinterpret_cast<const uint8_t*>(bytes.data()),
-      static_cast<int>(bytes.size()));
-  while (uint32_t tag = in.ReadTag()) {
-    int field = WireFormatLite::GetTagFieldNumber(tag);
-    if (WireFormatLite::GetTagWireType(tag) ==
-            WireFormatLite::WIRETYPE_LENGTH_DELIMITED &&
-        (field == 1 || field == 2)) {
-      if (!ReadBytes(&in, field == 1 ? key : value)) return false;
-    } else if (!WireFormatLite::SkipField(&in, tag)) {
-      return false;
-    }
-  }
-  return true;
-}
-
-// Decodes google.rpc.ErrorInfo: reason = 1, domain = 2,
-// map<string, string> metadata = 3.
-std::optional<ErrorInfo> DecodeErrorInfo(const std::string& bytes) {
-  ErrorInfo info;
-  google::protobuf::io::CodedInputStream in(
-      reinterpret_cast<const uint8_t*>(bytes.data()),
-      static_cast<int>(bytes.size()));
-  while (uint32_t tag = in.ReadTag()) {
-    int field = WireFormatLite::GetTagFieldNumber(tag);
-    bool delimited = WireFormatLite::GetTagWireType(tag) ==
-                     WireFormatLite::WIRETYPE_LENGTH_DELIMITED;
-    if (delimited && field == 1) {
-      if (!ReadBytes(&in, &info.reason)) return std::nullopt;
-    } else if (delimited && field == 2) {
-      if (!ReadBytes(&in, &info.domain)) return std::nullopt;
-    } else if (delimited && field == 3) {
-      std::string entry, key, value;
-      if (!ReadBytes(&in, &entry) || !DecodeMapEntry(entry, &key, &value)) {
-        return std::nullopt;
-      }
-      info.metadata[key] = value;
-    } else if (!WireFormatLite::SkipField(&in, tag)) {
-      return std::nullopt;
-    }
-  }
-  return info;
 }
 
 std::string CodeName(grpc::StatusCode code) {
@@ -403,14 +347,12 @@ std::string Describe(const grpc::Status& status) {
 }
 
 std::optional<ErrorInfo> ErrorInfoOf(const grpc::Status& status) {
-  std::optional<google::rpc::Status> details = DetailsOf(status);
-  if (!details.has_value()) return std::nullopt;
-  for (const google::protobuf::Any& any : details->details()) {
-    if (absl::EndsWith(any.type_url(), "/google.rpc.ErrorInfo")) {
-      return DecodeErrorInfo(any.value());
-    }
-  }
-  return std::nullopt;
+  std::optional<google::rpc::ErrorInfo> info =
+      FindDetail<google::rpc::ErrorInfo>(status);
+  if (!info.has_value()) return std::nullopt;
+  return ErrorInfo{info->reason(),
+                   info->domain(),
+                   {info->metadata().begin(), info->metadata().end()}};
 }
 
 std::optional<google::rpc::RetryInfo> RetryInfoOf(const grpc::Status& status) {

@@ -128,9 +128,7 @@ void SetDeadline(grpc::ClientContext* context);
 // "CODE: message [reason]" for failure messages.
 std::string Describe(const grpc::Status& status);
 
-// google.rpc.ErrorInfo, decoded from the wire format by hand so that the
-// tests do not depend on which googleapis copy the build generates from (the
-// grpc-gateway copy predates ErrorInfo).
+// The fields of a google.rpc.ErrorInfo (generated code) that tests compare.
 struct ErrorInfo {
   std::string reason;
   std::string domain;
