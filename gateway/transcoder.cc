@@ -16,7 +16,6 @@
 #include "google/protobuf/descriptor.pb.h"
 #include "google/protobuf/descriptor_database.h"
 #include "google/protobuf/dynamic_message.h"
-#include "google/protobuf/stubs/common.h"  // IsStructurallyValidUTF8
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/type_resolver.h"
@@ -361,13 +360,6 @@ absl::Status Transcoder::SetField(Message* message, const FieldPath& path,
           !absl::Base64Unescape(value, &v) &&
           !absl::WebSafeBase64Unescape(value, &v)) {
         return bad();
-      }
-      // A decoded %FF would make a message the server cannot parse (proto3
-      // strings are UTF-8): the client's mistake, not a server error.
-      if (f->type() == FieldDescriptor::TYPE_STRING &&
-          !google::protobuf::internal::IsStructurallyValidUTF8(v)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("invalid value for ", f->name(), ": not UTF-8"));
       }
       rep ? r->AddString(m, f, std::move(v)) : r->SetString(m, f, std::move(v));
       break;
