@@ -8,6 +8,10 @@ set -euo pipefail
 bin=$1
 shift
 export LEADRELAY_SERVER_BIN="$PWD/server/leadrelay-server"
+if [ -z "${LEADRELAY_SECRETS_KEY:-}" ]; then
+  LEADRELAY_SECRETS_KEY="test:$(head -c 32 /dev/urandom | base64)"
+  export LEADRELAY_SECRETS_KEY
+fi
 if [ -z "${LEADRELAY_TEST_PG_URL:-}" ]; then
   ROOT=$PWD
   # shellcheck source=scripts/lib.sh

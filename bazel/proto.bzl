@@ -26,7 +26,8 @@ def lr_cc_proto_library(name, srcs, grpc_srcs = [], google_protos = [], deps = [
         outs += [p[:-len(".proto")] + ".pb.cc", p[:-len(".proto")] + ".pb.h"]
     for p in grpc_srcs:
         outs += [p[:-len(".proto")] + ".grpc.pb.cc", p[:-len(".proto")] + ".grpc.pb.h"]
-    cmd = _root_and_includes(srcs[0])
+    cmd = _root_and_includes(srcs[0]) if srcs else (
+        "ROOT=.; INC=\"-Igoogle/rpc=%s -I%s -I/usr/include\"; " % (GOOGLE_RPC_DIR, GOOGLEAPIS_DIR))
     cmd += "%s $$INC --cpp_out=$(RULEDIR) %s" % (PROTOC, " ".join(srcs + google_protos))
     if grpc_srcs:
         cmd += " && %s $$INC --grpc_out=$(RULEDIR) --plugin=protoc-gen-grpc=%s %s" % (

@@ -47,7 +47,14 @@ def cmake_sources(build):
 def cmake_tests(build):
     out = subprocess.run(["ctest", "--test-dir", build, "--show-only=json-v1"],
                          check=True, capture_output=True, text=True).stdout
-    return {os.path.basename(t["command"][0]) for t in json.loads(out)["tests"]}
+    names = set()
+    for t in json.loads(out)["tests"]:
+        command = t["command"]
+        name = os.path.basename(command[0])
+        if name.startswith("python") and len(command) > 1:
+            name = os.path.splitext(os.path.basename(command[1]))[0]
+        names.add(name)
+    return names
 
 
 def bazel(*args):
