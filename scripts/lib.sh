@@ -11,6 +11,7 @@ LR_PACKAGES=(
   libpq-dev libssl-dev libcurl4-openssl-dev libboost-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql-15 python3 python3-grpcio python3-protobuf curl
+  chromium
 )
 
 lr_log() { printf '[leadrelay] %s\n' "$*" >&2; }
