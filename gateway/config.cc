@@ -16,7 +16,8 @@ constexpr absl::string_view kFilterName =
     "envoy.filters.http.grpc_json_transcoder";
 
 bool IsTranscoderBlock(const YAML::Node& node) {
-  return node.IsMap() && (node["proto_descriptor"] || node["proto_descriptor_bin"]) &&
+  return node.IsMap() &&
+         (node["proto_descriptor"] || node["proto_descriptor_bin"]) &&
          node["services"];
 }
 
@@ -52,13 +53,21 @@ absl::Status ApplyPrintOptions(const YAML::Node& node, PrintOptions* out) {
   for (const auto& kv : node) {
     const std::string key = kv.first.as<std::string>();
     bool value = kv.second.as<bool>();
-    if (key == "add_whitespace") out->add_whitespace = value;
-    else if (key == "always_print_primitive_fields") out->always_print_primitive_fields = value;
-    else if (key == "always_print_enums_as_ints") out->always_print_enums_as_ints = value;
-    else if (key == "preserve_proto_field_names") out->preserve_proto_field_names = value;
-    else if (key == "stream_newline_delimited") out->stream_newline_delimited = value;
-    else if (key == "stream_sse_style_delimited") out->stream_sse_style_delimited = value;
-    else return absl::InvalidArgumentError(absl::StrCat("unknown print option ", key));
+    if (key == "add_whitespace")
+      out->add_whitespace = value;
+    else if (key == "always_print_primitive_fields")
+      out->always_print_primitive_fields = value;
+    else if (key == "always_print_enums_as_ints")
+      out->always_print_enums_as_ints = value;
+    else if (key == "preserve_proto_field_names")
+      out->preserve_proto_field_names = value;
+    else if (key == "stream_newline_delimited")
+      out->stream_newline_delimited = value;
+    else if (key == "stream_sse_style_delimited")
+      out->stream_sse_style_delimited = value;
+    else
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown print option ", key));
   }
   return absl::OkStatus();
 }
@@ -73,13 +82,15 @@ absl::StatusOr<GatewayConfig> FromBlock(const YAML::Node& block) {
     } else if (key == "proto_descriptor") {
       config.proto_descriptor = v.as<std::string>();
     } else if (key == "proto_descriptor_bin") {
-      if (!absl::Base64Unescape(v.as<std::string>(), &config.proto_descriptor_bin)) {
+      if (!absl::Base64Unescape(v.as<std::string>(),
+                                &config.proto_descriptor_bin)) {
         return absl::InvalidArgumentError("proto_descriptor_bin is not base64");
       }
     } else if (key == "services") {
       config.services = v.as<std::vector<std::string>>();
     } else if (key == "print_options") {
-      if (auto s = ApplyPrintOptions(v, &config.print_options); !s.ok()) return s;
+      if (auto s = ApplyPrintOptions(v, &config.print_options); !s.ok())
+        return s;
     } else if (key == "auto_mapping") {
       config.auto_mapping = v.as<bool>();
     } else if (key == "ignored_query_parameters") {
@@ -91,7 +102,8 @@ absl::StatusOr<GatewayConfig> FromBlock(const YAML::Node& block) {
     } else if (key == "url_unescape_spec") {
       const std::string spec = v.as<std::string>();
       if (spec == "ALL_CHARACTERS_EXCEPT_RESERVED") {
-        config.url_unescape_spec = UrlUnescapeSpec::kAllCharactersExceptReserved;
+        config.url_unescape_spec =
+            UrlUnescapeSpec::kAllCharactersExceptReserved;
       } else if (spec == "ALL_CHARACTERS_EXCEPT_SLASH") {
         config.url_unescape_spec = UrlUnescapeSpec::kAllCharactersExceptSlash;
       } else if (spec == "ALL_CHARACTERS") {
@@ -141,7 +153,8 @@ absl::StatusOr<GatewayConfig> ParseGatewayConfig(const std::string& text) {
     YAML::Node block = FindTranscoderBlock(root);
     if (!block) {
       return absl::NotFoundError(
-          "no grpc_json_transcoder filter (or transcoder fields) in the config");
+          "no grpc_json_transcoder filter (or transcoder fields) in the "
+          "config");
     }
     return FromBlock(block);
   } catch (const YAML::Exception& e) {

@@ -5,20 +5,25 @@
 // grpc_json_transcoder configuration.
 //
 // Usage:
-//   absl::StatusOr<GatewayConfig> config = LoadGatewayConfig("gateway/envoy.yaml");
-//   config->proto_descriptor = "build/leadrelay.pb";  // optional override
-//   auto gateway = StartGateway(*config, channel, "127.0.0.1:8080");
+//   absl::StatusOr<GatewayConfig> config =
+//   LoadGatewayConfig("gateway/envoy.yaml"); config->proto_descriptor =
+//   "build/leadrelay.pb";  // optional override auto gateway =
+//   StartGateway(*config, channel, "127.0.0.1:8080");
 //   ... gateway.value()->port() ...
 //   gateway.value()->Shutdown();
 #ifndef LEADRELAY_GATEWAY_GATEWAY_H_
 #define LEADRELAY_GATEWAY_GATEWAY_H_
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 namespace grpc {
 class Channel;
@@ -45,6 +50,41 @@ struct PrintOptions {
   bool preserve_proto_field_names = false;
   bool stream_newline_delimited = false;
   bool stream_sse_style_delimited = false;
+};
+
+// A request to an extra (non-gRPC) route; see GatewayConfig::extra_routes.
+struct HttpRequestInfo {
+  std::string method;  // "GET", "HEAD", ...
+  std::string path;    // without the query string
+  std::string query;   // after '?', still percent-encoded
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+struct HttpResponseInfo {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;  // dropped (Content-Length kept) when answering HEAD
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// Answers an extra route. Runs on an I/O thread: it must not block (no
+// upstream calls, no database); copy what it needs beforehand.
+using HttpHandler = std::function<HttpResponseInfo(const HttpRequestInfo&)>;
+
+// Limits of the HTTP server against slow or hostile clients.
+struct HttpServerLimits {
+  // Open connections; past this a new one gets 503 over_capacity (with
+  // Retry-After: 1 and Connection: close) without its request being read.
+  int max_connections = 1024;
+  // From accept (or the first byte of a later request) to the end of the
+  // request headers; past it the connection is closed.
+  absl::Duration header_timeout = absl::Seconds(10);
+  // A keep-alive connection waiting for its next request; then closed.
+  absl::Duration idle_timeout = absl::Seconds(60);
+  // From the end of the headers to the end of the body; past it the
+  // connection is closed.
+  absl::Duration body_timeout = absl::Seconds(30);
 };
 
 // The fields of Envoy's grpc_json_transcoder filter config (v3) that the
@@ -87,6 +127,14 @@ struct GatewayConfig {
   // other, or a file that does not load, makes StartGateway fail.
   std::string tls_cert_file;
   std::string tls_key_file;
+  HttpServerLimits limits;
+  // Extra routes served by the same HTTP server ahead of the transcoded
+  // ones, for health probes, /metrics, static console files and the like.
+  // A key is an exact path ("/healthz"), or a prefix when it ends with '/'
+  // ("/console/" takes "/console/app.js"); the longest key that applies
+  // wins. Every method reaches the handler; HEAD answers carry no body.
+  // openapi_path is served the same way (GET/HEAD).
+  std::map<std::string, HttpHandler> extra_routes;
 };
 
 // Reads the grpc_json_transcoder block of an Envoy bootstrap (YAML or JSON),
@@ -106,8 +154,8 @@ class Gateway {
   virtual void Shutdown() = 0;
 };
 
-// Serves HTTP (HTTPS when config has a certificate) on `listen_address` ("127.0.0.1:0" picks a free port),
-// forwarding to `upstream`.
+// Serves HTTP (HTTPS when config has a certificate) on `listen_address`
+// ("127.0.0.1:0" picks a free port), forwarding to `upstream`.
 absl::StatusOr<std::unique_ptr<Gateway>> StartGateway(
     const GatewayConfig& config, std::shared_ptr<grpc::Channel> upstream,
     const std::string& listen_address);

@@ -349,11 +349,6 @@ HttpReply OverCapacityReply() {
   return reply;
 }
 
-HttpReply RequestTimeoutReply() {
-  return GatewayErrorReply(408, "request_timeout",
-                           "the request was not received in time");
-}
-
 HttpReply ShuttingDownReply() {
   return GatewayErrorReply(503, "unavailable", "shutting down");
 }

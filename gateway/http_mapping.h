@@ -105,9 +105,8 @@ HttpReply ResponseErrorReply(const absl::Status& status);
 HttpReply PayloadTooLargeReply(uint64_t limit);                    // 413
 HttpReply MalformedRequestReply(absl::string_view what);           // 400
 HttpReply UnsupportedTransferEncodingReply(absl::string_view te);  // 501
-HttpReply OverCapacityReply();    // 503 over_capacity, Retry-After: 1
-HttpReply RequestTimeoutReply();  // 408 request_timeout
-HttpReply ShuttingDownReply();    // 503 unavailable
+HttpReply OverCapacityReply();  // 503 over_capacity, Retry-After: 1
+HttpReply ShuttingDownReply();  // 503 unavailable
 // Transfer-Encoding the server decodes: none, or "chunked" alone (gzip and
 // other codings are refused with 501 rather than passed on undecoded).
 bool IsSupportedTransferEncoding(absl::string_view value);

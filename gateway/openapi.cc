@@ -32,10 +32,10 @@ class OpenApiWriter {
       if (!kStandard.count(route->http_method)) continue;
       paths[OpenApiPath(*route)].push_back(route.get());
     }
-    std::string out = absl::StrCat(
-        "{\"openapi\":\"3.0.3\",\"info\":{\"title\":",
-        JsonQuote(absl::StrJoin(t_.config().services, ", ")),
-        ",\"version\":\"1\"},\"paths\":{");
+    std::string out =
+        absl::StrCat("{\"openapi\":\"3.0.3\",\"info\":{\"title\":",
+                     JsonQuote(absl::StrJoin(t_.config().services, ", ")),
+                     ",\"version\":\"1\"},\"paths\":{");
     bool first_path = true;
     for (const auto& [path, routes] : paths) {
       absl::StrAppend(&out, first_path ? "" : ",", JsonQuote(path), ":{");
@@ -43,17 +43,18 @@ class OpenApiWriter {
       bool first_op = true;
       for (const Route* route : routes) {
         absl::StrAppend(&out, first_op ? "" : ",",
-                        JsonQuote(absl::AsciiStrToLower(route->http_method)), ":",
-                        Operation(*route));
+                        JsonQuote(absl::AsciiStrToLower(route->http_method)),
+                        ":", Operation(*route));
         first_op = false;
       }
       out += "}";
     }
     out += "},\"components\":{\"schemas\":{";
-    out += "\"Error\":{\"type\":\"object\",\"properties\":{"
-           "\"code\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"},"
-           "\"retry_after_seconds\":{\"type\":\"integer\"}},"
-           "\"required\":[\"code\",\"message\"]}";
+    out +=
+        "\"Error\":{\"type\":\"object\",\"properties\":{"
+        "\"code\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"},"
+        "\"retry_after_seconds\":{\"type\":\"integer\"}},"
+        "\"required\":[\"code\",\"message\"]}";
     // Schemas are added while rendering; render until no new ones appear.
     std::set<std::string> done;
     while (true) {
@@ -64,7 +65,8 @@ class OpenApiWriter {
       if (todo.empty()) break;
       for (const Descriptor* d : todo) {
         done.insert(d->full_name());
-        absl::StrAppend(&out, ",", JsonQuote(d->full_name()), ":", MessageSchema(d));
+        absl::StrAppend(&out, ",", JsonQuote(d->full_name()), ":",
+                        MessageSchema(d));
       }
     }
     out += "}}}";
@@ -85,35 +87,37 @@ class OpenApiWriter {
     std::vector<std::string> parts;
     size_t v = 0;
     for (size_t i = 0; i < p.segments.size(); ++i) {
-      if (v < p.variables.size() && static_cast<int>(i) == p.variables[v].start) {
+      if (v < p.variables.size() &&
+          static_cast<int>(i) == p.variables[v].start) {
         std::vector<std::string> names;
-        for (const FieldDescriptor* f : route.variable_fields[v]) names.push_back(Name(f));
+        for (const FieldDescriptor* f : route.variable_fields[v])
+          names.push_back(Name(f));
         parts.push_back(absl::StrCat("{", absl::StrJoin(names, "."), "}"));
         i = p.variables[v].end - 1;
         ++v;
         continue;
       }
       const auto& seg = p.segments[i];
-      parts.push_back(seg.kind == PathTemplate::Kind::kLiteral ? seg.literal
+      parts.push_back(seg.kind == PathTemplate::Kind::kLiteral  ? seg.literal
                       : seg.kind == PathTemplate::Kind::kSingle ? "*"
-                                                               : "**");
+                                                                : "**");
     }
     return absl::StrCat("/", absl::StrJoin(parts, "/"),
                         p.verb.empty() ? "" : ":", p.verb);
   }
 
   std::string OperationId(const google::protobuf::MethodDescriptor* method) {
-    std::string id = absl::StrCat(method->service()->name(), "_", method->name());
+    std::string id =
+        absl::StrCat(method->service()->name(), "_", method->name());
     int n = ++operation_ids_[id];
     return n == 1 ? id : absl::StrCat(id, "_", n);
   }
 
   std::string Operation(const Route& route) {
     const auto* method = route.method;
-    std::string out = absl::StrCat(
-        "{\"operationId\":",
-        JsonQuote(OperationId(method)),
-        ",\"tags\":[", JsonQuote(method->service()->name()), "]");
+    std::string out =
+        absl::StrCat("{\"operationId\":", JsonQuote(OperationId(method)),
+                     ",\"tags\":[", JsonQuote(method->service()->name()), "]");
     google::protobuf::SourceLocation loc;
     if (method->GetSourceLocation(&loc) && !Comment(loc).empty()) {
       absl::StrAppend(&out, ",\"description\":", JsonQuote(Comment(loc)));
@@ -125,9 +129,10 @@ class OpenApiWriter {
       std::vector<std::string> names;
       for (const FieldDescriptor* f : fp) names.push_back(Name(f));
       bound.insert(fp.back());
-      params.push_back(absl::StrCat("{\"name\":", JsonQuote(absl::StrJoin(names, ".")),
-                                    ",\"in\":\"path\",\"required\":true,\"schema\":",
-                                    FieldSchema(fp.back()), "}"));
+      params.push_back(
+          absl::StrCat("{\"name\":", JsonQuote(absl::StrJoin(names, ".")),
+                       ",\"in\":\"path\",\"required\":true,\"schema\":",
+                       FieldSchema(fp.back()), "}"));
     }
     if (route.body != "*") {
       const FieldDescriptor* body =
@@ -135,7 +140,8 @@ class OpenApiWriter {
       QueryParams(method->input_type(), "", bound, body, 0, &params);
     }
     if (!params.empty()) {
-      absl::StrAppend(&out, ",\"parameters\":[", absl::StrJoin(params, ","), "]");
+      absl::StrAppend(&out, ",\"parameters\":[", absl::StrJoin(params, ","),
+                      "]");
     }
     if (!route.body.empty()) {
       std::string schema = route.body == "*"
@@ -152,18 +158,19 @@ class OpenApiWriter {
     std::string content;
     if (method->server_streaming()) {
       content = absl::StrCat(
-          "\"application/json\":{\"schema\":{\"type\":\"array\",\"items\":", response,
-          "}},\"application/x-ndjson\":{\"schema\":", response,
+          "\"application/json\":{\"schema\":{\"type\":\"array\",\"items\":",
+          response, "}},\"application/x-ndjson\":{\"schema\":", response,
           "},\"text/event-stream\":{\"schema\":{\"type\":\"string\"}}");
     } else {
-      content = absl::StrCat("\"application/json\":{\"schema\":", response, "}");
+      content =
+          absl::StrCat("\"application/json\":{\"schema\":", response, "}");
     }
-    absl::StrAppend(&out,
-                    ",\"responses\":{\"200\":{\"description\":\"OK\",\"content\":{",
-                    content,
-                    "}},\"default\":{\"description\":\"Error\",\"content\":{"
-                    "\"application/json\":{\"schema\":{\"$ref\":"
-                    "\"#/components/schemas/Error\"}}}}}}");
+    absl::StrAppend(
+        &out, ",\"responses\":{\"200\":{\"description\":\"OK\",\"content\":{",
+        content,
+        "}},\"default\":{\"description\":\"Error\",\"content\":{"
+        "\"application/json\":{\"schema\":{\"$ref\":"
+        "\"#/components/schemas/Error\"}}}}}}");
     return out;
   }
 
@@ -179,13 +186,14 @@ class OpenApiWriter {
       if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE &&
           !IsScalarLike(f->message_type())) {
         if (!f->is_repeated()) {
-          QueryParams(f->message_type(), name + ".", bound, body, depth + 1, params);
+          QueryParams(f->message_type(), name + ".", bound, body, depth + 1,
+                      params);
         }
         continue;
       }
-      std::string param = absl::StrCat("{\"name\":", JsonQuote(name),
-                                        ",\"in\":\"query\",\"schema\":",
-                                        FieldSchema(f));
+      std::string param =
+          absl::StrCat("{\"name\":", JsonQuote(name),
+                       ",\"in\":\"query\",\"schema\":", FieldSchema(f));
       google::protobuf::SourceLocation loc;
       if (f->GetSourceLocation(&loc) && !Comment(loc).empty()) {
         absl::StrAppend(&param, ",\"description\":", JsonQuote(Comment(loc)));
@@ -196,7 +204,8 @@ class OpenApiWriter {
 
   static bool IsScalarLike(const Descriptor* d) {
     const std::string& n = d->full_name();
-    return n == "google.protobuf.Timestamp" || n == "google.protobuf.Duration" ||
+    return n == "google.protobuf.Timestamp" ||
+           n == "google.protobuf.Duration" ||
            n == "google.protobuf.FieldMask" ||
            (d->file()->package() == "google.protobuf" &&
             absl::EndsWith(n, "Value") && n != "google.protobuf.Value" &&
@@ -204,9 +213,11 @@ class OpenApiWriter {
   }
 
   std::string Ref(const Descriptor* d) {
-    if (d->full_name() == "google.protobuf.Empty") return "{\"type\":\"object\"}";
+    if (d->full_name() == "google.protobuf.Empty")
+      return "{\"type\":\"object\"}";
     pending_.emplace(d->full_name(), d);
-    return absl::StrCat("{\"$ref\":\"#/components/schemas/", d->full_name(), "\"}");
+    return absl::StrCat("{\"$ref\":\"#/components/schemas/", d->full_name(),
+                        "\"}");
   }
 
   std::string MessageSchema(const Descriptor* d) {
@@ -222,7 +233,8 @@ class OpenApiWriter {
       if (f->GetSourceLocation(&loc) && !Comment(loc).empty() &&
           schema.rfind("{\"$ref\"", 0) != 0) {
         schema.pop_back();
-        absl::StrAppend(&schema, ",\"description\":", JsonQuote(Comment(loc)), "}");
+        absl::StrAppend(&schema, ",\"description\":", JsonQuote(Comment(loc)),
+                        "}");
       }
       absl::StrAppend(&out, i == 0 ? "" : ",", JsonQuote(Name(f)), ":", schema);
     }
@@ -268,7 +280,8 @@ class OpenApiWriter {
       case FieldDescriptor::TYPE_BYTES:
         return "{\"type\":\"string\",\"format\":\"byte\"}";
       case FieldDescriptor::TYPE_ENUM: {
-        if (options_.always_print_enums_as_ints) return "{\"type\":\"integer\"}";
+        if (options_.always_print_enums_as_ints)
+          return "{\"type\":\"integer\"}";
         std::vector<std::string> names;
         for (int i = 0; i < f->enum_type()->value_count(); ++i) {
           names.push_back(JsonQuote(f->enum_type()->value(i)->name()));
@@ -291,7 +304,8 @@ class OpenApiWriter {
       return "{\"type\":\"object\"}";
     }
     if (n == "google.protobuf.Value") return "{}";
-    if (n == "google.protobuf.ListValue") return "{\"type\":\"array\",\"items\":{}}";
+    if (n == "google.protobuf.ListValue")
+      return "{\"type\":\"array\",\"items\":{}}";
     if (IsScalarLike(d)) return SingleSchema(d->FindFieldByNumber(1));
     return Ref(d);
   }

@@ -49,9 +49,9 @@ struct RequestPath {
 // Splits `path` (no query string). A trailing ":verb" on the last segment is
 // taken as the verb when it is one of `known_verbs`, or always when
 // `match_unregistered_verbs`.
-RequestPath SplitRequestPath(absl::string_view path,
-                             const absl::flat_hash_set<std::string>& known_verbs,
-                             bool match_unregistered_verbs);
+RequestPath SplitRequestPath(
+    absl::string_view path, const absl::flat_hash_set<std::string>& known_verbs,
+    bool match_unregistered_verbs);
 
 struct VariableBinding {
   std::vector<std::string> field_path;

@@ -109,11 +109,16 @@ bool IsWellFramedMessage(absl::string_view message) {
 
 StreamFraming ChooseStreamFraming(const PrintOptions& options,
                                   absl::string_view accept_header) {
-  if (options.stream_sse_style_delimited ||
-      absl::StrContains(absl::AsciiStrToLower(accept_header),
-                        "text/event-stream")) {
+  // An explicit Accept wins over the configured default.
+  const std::string accept = absl::AsciiStrToLower(accept_header);
+  if (absl::StrContains(accept, "text/event-stream")) {
     return StreamFraming::kServerSentEvents;
   }
+  if (absl::StrContains(accept, "application/x-ndjson")) {
+    return StreamFraming::kNewlineDelimited;
+  }
+  if (options.stream_sse_style_delimited)
+    return StreamFraming::kServerSentEvents;
   if (options.stream_newline_delimited) return StreamFraming::kNewlineDelimited;
   return StreamFraming::kJsonArray;
 }

@@ -29,6 +29,9 @@ namespace leadrelay::gateway {
 // How a server-streaming response is framed.
 enum class StreamFraming { kJsonArray, kNewlineDelimited, kServerSentEvents };
 
+// The Accept header picks the framing (text/event-stream: SSE,
+// application/x-ndjson: NDJSON); otherwise the print options do (JSON array
+// by default).
 StreamFraming ChooseStreamFraming(const PrintOptions& options,
                                   absl::string_view accept_header);
 absl::string_view StreamContentType(StreamFraming framing);
@@ -55,16 +58,15 @@ class Transcoder {
   // Errors: NotFound (no route; `allowed` is then non-empty when other
   // methods match the path: answer 405), InvalidArgument (bad JSON, bad
   // parameter).
-  absl::StatusOr<Call> TranscodeRequest(absl::string_view http_method,
-                                        absl::string_view target,
-                                        absl::string_view body,
-                                        std::vector<std::string>* allowed) const;
+  absl::StatusOr<Call> TranscodeRequest(
+      absl::string_view http_method, absl::string_view target,
+      absl::string_view body, std::vector<std::string>* allowed) const;
 
   // JSON for a serialized response message of `route`'s method, honouring
   // response_body and the print options. ResourceExhausted when larger than
   // max_response_body_size.
-  absl::StatusOr<std::string> TranscodeResponse(const Route& route,
-                                                absl::string_view message) const;
+  absl::StatusOr<std::string> TranscodeResponse(
+      const Route& route, absl::string_view message) const;
 
   const GatewayConfig& config() const { return config_; }
   const RouteTable& routes() const { return *routes_; }

@@ -36,6 +36,14 @@ ABSL_FLAG(std::string, http_tls_cert, "",
           "PEM certificate chain for --http_address; serves HTTPS only");
 ABSL_FLAG(std::string, http_tls_key, "",
           "PEM private key for --http_tls_cert");
+ABSL_FLAG(int, http_max_connections, 1024,
+          "open HTTP connections; past this, new ones get 503 over_capacity");
+ABSL_FLAG(absl::Duration, http_header_timeout, absl::Seconds(10),
+          "time allowed for a request's headers; then the connection closes");
+ABSL_FLAG(absl::Duration, http_idle_timeout, absl::Seconds(60),
+          "keep-alive connections idle this long are closed");
+ABSL_FLAG(absl::Duration, http_body_timeout, absl::Seconds(30),
+          "time allowed for a request's body; then the connection closes");
 ABSL_FLAG(std::string, gateway_config, "gateway/envoy.yaml",
           "Envoy bootstrap whose grpc_json_transcoder block configures the "
           "REST gateway");
@@ -212,6 +220,10 @@ int Run() {
     }
     config->tls_cert_file = absl::GetFlag(FLAGS_http_tls_cert);
     config->tls_key_file = absl::GetFlag(FLAGS_http_tls_key);
+    config->limits.max_connections = absl::GetFlag(FLAGS_http_max_connections);
+    config->limits.header_timeout = absl::GetFlag(FLAGS_http_header_timeout);
+    config->limits.idle_timeout = absl::GetFlag(FLAGS_http_idle_timeout);
+    config->limits.body_timeout = absl::GetFlag(FLAGS_http_body_timeout);
     auto started =
         gateway::StartGateway(*config, (*server)->InProcessChannel(), http);
     if (!started.ok()) {

@@ -95,6 +95,9 @@ class StreamReactor : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
       absl::MutexLock lock(&stream_->mu);
       stream_->reactor = this;
     }
+    // Headers now, so that a client (and the REST gateway) knows the stream
+    // is open before the first event or heartbeat.
+    StartSendInitialMetadata();
     stream_->hub->Pump(stream_);
   }
 

@@ -82,12 +82,13 @@ bool HttpConnection::ReadUntil(const std::string& needle) {
 
 bool HttpConnection::AtEof() { return buffer_.empty() && !Fill(); }
 
-std::optional<HttpResponse> HttpConnection::Read() {
+std::optional<HttpResponse> HttpConnection::ReadHead() {
   HttpResponse r;
   auto status_line = Line();
   if (!status_line) return std::nullopt;
   std::vector<std::string> parts = absl::StrSplit(*status_line, ' ');
-  if (parts.size() < 2 || !absl::SimpleAtoi(parts[1], &r.status)) return std::nullopt;
+  if (parts.size() < 2 || !absl::SimpleAtoi(parts[1], &r.status))
+    return std::nullopt;
   while (true) {
     auto line = Line();
     if (!line) return std::nullopt;
@@ -97,7 +98,14 @@ std::optional<HttpResponse> HttpConnection::Read() {
     r.headers[absl::AsciiStrToLower(line->substr(0, colon))] =
         std::string(absl::StripAsciiWhitespace(line->substr(colon + 1)));
   }
-  if (r.status == 100) return Read();
+  if (r.status == 100) return ReadHead();
+  return r;
+}
+
+std::optional<HttpResponse> HttpConnection::Read() {
+  std::optional<HttpResponse> head = ReadHead();
+  if (!head) return std::nullopt;
+  HttpResponse& r = *head;
   if (absl::AsciiStrToLower(r.header("transfer-encoding")) == "chunked") {
     while (true) {
       auto size_line = Line();
@@ -125,9 +133,11 @@ std::optional<HttpResponse> HttpConnection::Read() {
 std::string RequestText(const std::string& method, const std::string& target,
                         const std::string& body,
                         const std::vector<std::string>& headers) {
-  std::string text = absl::StrCat(method, " ", target, " HTTP/1.1\r\nHost: test\r\n");
+  std::string text =
+      absl::StrCat(method, " ", target, " HTTP/1.1\r\nHost: test\r\n");
   for (const auto& h : headers) absl::StrAppend(&text, h, "\r\n");
-  if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
+  if (!body.empty() || method == "POST" || method == "PUT" ||
+      method == "PATCH") {
     absl::StrAppend(&text, "Content-Type: application/json\r\nContent-Length: ",
                     body.size(), "\r\n");
   }
@@ -135,10 +145,12 @@ std::string RequestText(const std::string& method, const std::string& target,
   return text;
 }
 
-HttpResponse Fetch(int port, const std::string& method, const std::string& target,
-                   const std::string& body, const std::vector<std::string>& headers) {
+HttpResponse Fetch(int port, const std::string& method,
+                   const std::string& target, const std::string& body,
+                   const std::vector<std::string>& headers) {
   auto conn = HttpConnection::Connect(port);
-  if (!conn || !conn->Send(RequestText(method, target, body, headers))) return {};
+  if (!conn || !conn->Send(RequestText(method, target, body, headers)))
+    return {};
   auto r = conn->Read();
   return r ? *r : HttpResponse{};
 }

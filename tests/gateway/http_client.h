@@ -29,6 +29,9 @@ class HttpConnection {
   bool Send(const std::string& raw);
   // Reads one complete response; nullopt on EOF, error or a 30 s stall.
   std::optional<HttpResponse> Read();
+  // Reads the status line and headers only (a HEAD answer); what follows
+  // stays buffered for the next read.
+  std::optional<HttpResponse> ReadHead();
   // Reads until `needle` appears in the raw bytes received so far (which are
   // kept for Read). False on EOF or error.
   bool ReadUntil(const std::string& needle);
@@ -47,8 +50,8 @@ class HttpConnection {
 };
 
 // One request on a fresh connection.
-HttpResponse Fetch(int port, const std::string& method, const std::string& target,
-                   const std::string& body = "",
+HttpResponse Fetch(int port, const std::string& method,
+                   const std::string& target, const std::string& body = "",
                    const std::vector<std::string>& headers = {});
 
 // The raw text of a request.

@@ -18,6 +18,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::Pair;
 
 std::string Describe(const PathTemplate& t) {
@@ -269,6 +270,93 @@ TEST(StatusMapping, MalformedDetailsAreIgnored) {
   EXPECT_EQ(r.body, R"({"code":"not_found","message":"gone"})");
 }
 
+TEST(StatusMapping, ReasonsDecideTheHttpStatus) {
+  struct Case {
+    int code;
+    const char* reason;
+    int http;
+    bool retry_after;
+  };
+  const Case cases[] = {
+      {8, "rate_limited", 429, true},
+      {8, "auth_throttled", 429, true},
+      {8, "too_many_streams", 429, false},
+      {8, "payload_too_large", 413, false},
+      {8, "too_many_keys", 403, false},
+      {8, "quota_exceeded", 403, false},
+      {7, "account_suspended", 403, false},
+      {8, "other_reason", 503, false},
+      {7, "insufficient_credits", 403, false},
+      {5, "not_found", 404, false},
+  };
+  for (const Case& c : cases) {
+    HttpReply r = ErrorReplyFromGrpc(
+        c.code, "m", StatusBytes(c.code, "m", c.reason, 9), false);
+    EXPECT_EQ(r.status, c.http) << c.reason;
+    EXPECT_THAT(r.body, ::testing::StartsWith(std::string(R"({"code":")") +
+                                              c.reason + "\""))
+        << c.reason;
+    if (c.retry_after) {
+      EXPECT_THAT(r.headers, ElementsAre(Pair("Retry-After", "9"))) << c.reason;
+      EXPECT_THAT(r.body, HasSubstr(R"("retry_after_seconds":9)"));
+    } else {
+      EXPECT_TRUE(r.headers.empty()) << c.reason;
+      EXPECT_THAT(r.body, Not(HasSubstr("retry_after_seconds"))) << c.reason;
+    }
+  }
+}
+
+TEST(StatusMapping, GrpcMessageSizeLimits) {
+  // The server refused our request: it names the request's size.
+  HttpReply request = ErrorReplyFromGrpc(
+      8, "Received message larger than max (5000 vs. 4194304)", "", false,
+      5000);
+  EXPECT_EQ(request.status, 413);
+  EXPECT_THAT(request.body, HasSubstr(R"("code":"payload_too_large")"));
+  HttpReply sent = ErrorReplyFromGrpc(
+      8, "Sent message larger than max (5000 vs. 100)", "", false, 5000);
+  EXPECT_EQ(sent.status, 413);
+  // The gateway's channel refused the response: another size.
+  HttpReply response = ErrorReplyFromGrpc(
+      8, "Received message larger than max (9000000 vs. 4194304)", "", false,
+      12);
+  EXPECT_EQ(response.status, 500);
+  EXPECT_THAT(response.body, HasSubstr(R"("code":"response_too_large")"));
+  // Any other RESOURCE_EXHAUSTED without details is no rate limit.
+  HttpReply other = ErrorReplyFromGrpc(8, "out of memory", "", false, 12);
+  EXPECT_EQ(other.status, 503);
+  EXPECT_THAT(other.body, HasSubstr(R"("code":"resource_exhausted")"));
+  EXPECT_TRUE(other.headers.empty());
+}
+
+TEST(StatusMapping, GatewayOwnRefusals) {
+  EXPECT_EQ(PayloadTooLargeReply(10).status, 413);
+  EXPECT_EQ(MalformedRequestReply("x").status, 400);
+  HttpReply te = UnsupportedTransferEncodingReply("gzip, chunked");
+  EXPECT_EQ(te.status, 501);
+  EXPECT_THAT(te.body, HasSubstr("unsupported_transfer_encoding"));
+  HttpReply cap = OverCapacityReply();
+  EXPECT_EQ(cap.status, 503);
+  EXPECT_THAT(cap.headers, ElementsAre(Pair("Retry-After", "1")));
+  EXPECT_TRUE(IsSupportedTransferEncoding(""));
+  EXPECT_TRUE(IsSupportedTransferEncoding(" Chunked "));
+  EXPECT_FALSE(IsSupportedTransferEncoding("gzip, chunked"));
+  EXPECT_FALSE(IsSupportedTransferEncoding("gzip"));
+  HttpReply allowed =
+      TranscodeErrorReply(absl::NotFoundError("x"), "PUT", {"GET", "POST"});
+  EXPECT_EQ(allowed.status, 405);
+  EXPECT_THAT(allowed.headers, ElementsAre(Pair("Allow", "GET, POST")));
+  EXPECT_EQ(TranscodeErrorReply(absl::NotFoundError("x"), "GET", {}).status,
+            404);
+  EXPECT_EQ(
+      TranscodeErrorReply(absl::InvalidArgumentError("x"), "GET", {}).status,
+      400);
+  EXPECT_EQ(ResponseErrorReply(absl::ResourceExhaustedError("big")).status,
+            500);
+  EXPECT_THAT(ResponseErrorReply(absl::ResourceExhaustedError("big")).body,
+              HasSubstr("response_too_large"));
+}
+
 TEST(HeaderMapping, RequestHeadersBecomeMetadata) {
   HeaderList md = MetadataFromHeaders({{"Authorization", "Bearer k"},
                                        {"X-Api-Key", "key1"},
@@ -316,6 +404,18 @@ TEST(HeaderMapping, GrpcTimeout) {
 
 TEST(Json, Quote) {
   EXPECT_EQ(JsonQuote("a\"b\\c\n\x01"), "\"a\\\"b\\\\c\\n\\u0001\"");
+  // Valid UTF-8 passes; every invalid byte becomes U+FFFD.
+  EXPECT_EQ(JsonQuote("caf\xc3\xa9 \xf0\x9f\x98\x80"),
+            "\"caf\xc3\xa9 \xf0\x9f\x98\x80\"");
+  EXPECT_EQ(JsonQuote("a\xff\xfe"), "\"a\xef\xbf\xbd\xef\xbf\xbd\"");
+  EXPECT_EQ(JsonQuote("\xc3("), "\"\xef\xbf\xbd(\"");
+  EXPECT_EQ(JsonQuote("\xed\xa0\x80"),
+            "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
+  EXPECT_TRUE(IsValidUtf8("caf\xc3\xa9"));
+  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));          // overlong
+  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));      // surrogate
+  EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // above U+10FFFF
+  EXPECT_FALSE(IsValidUtf8("\xe2\x82"));          // truncated
 }
 
 }  // namespace

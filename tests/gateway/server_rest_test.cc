@@ -18,9 +18,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
-#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "http_client.h"
 #include "support/harness.h"
@@ -46,9 +46,9 @@ constexpr int kBootstrapSeconds = 60;
 // is not a JSON object.
 Struct ParseObject(const std::string& body) {
   Struct object;
-  const auto status = google::protobuf::util::JsonStringToMessage(body, &object);
-  EXPECT_TRUE(status.ok()) << "not a JSON object: " << status.ToString()
-                           << "\n"
+  const auto status =
+      google::protobuf::util::JsonStringToMessage(body, &object);
+  EXPECT_TRUE(status.ok()) << "not a JSON object: " << status.ToString() << "\n"
                            << body;
   return object;
 }
@@ -132,7 +132,8 @@ class ServerRestTest : public ::testing::Test {
     absl::StatusOr<std::string> bin = RequiredEnv("LEADRELAY_SERVER_BIN");
     if (!bin.ok()) return bin.status();
     server_bin_ = *bin;
-    absl::StatusOr<std::string> admin_url = RequiredEnv("LEADRELAY_TEST_PG_URL");
+    absl::StatusOr<std::string> admin_url =
+        RequiredEnv("LEADRELAY_TEST_PG_URL");
     if (!admin_url.ok()) return admin_url.status();
     absl::StatusOr<std::unique_ptr<TempDir>> dir = TempDir::Create();
     if (!dir.ok()) return dir.status();
@@ -235,12 +236,12 @@ class ServerRestTest : public ::testing::Test {
   // POST /v1/leads; the created lead's JSON.
   static Struct CreateLead(const std::string& key, const std::string& vertical,
                            const std::string& suburb, int score) {
-    const std::string body = absl::StrCat(
-        R"({"vertical":")", vertical, R"(","first_name":"Thabo",)",
-        R"("last_name":"Mokoena","suburb":")", suburb,
-        R"(","province":"Gauteng","score":)", score,
-        R"(,"phone":"+27823456789","email":"thabo.m@gmail.com",)",
-        R"("source":"web_form"})");
+    const std::string body =
+        absl::StrCat(R"({"vertical":")", vertical, R"(","first_name":"Thabo",)",
+                     R"("last_name":"Mokoena","suburb":")", suburb,
+                     R"(","province":"Gauteng","score":)", score,
+                     R"(,"phone":"+27823456789","email":"thabo.m@gmail.com",)",
+                     R"("source":"web_form"})");
     HttpResponse response = Call("POST", "/v1/leads", key, body);
     EXPECT_EQ(response.status, 200) << Show(response);
     return ParseObject(response.body);
@@ -303,8 +304,9 @@ TEST_F(ServerRestTest, GetMeWithBearerToken) {
 }
 
 TEST_F(ServerRestTest, GetMeWithApiKeyHeader) {
-  HttpResponse response = Fetch(port_, "GET", "/v1/me", "",
-                                {absl::StrCat("X-Api-Key: ", other_.admin_key)});
+  HttpResponse response =
+      Fetch(port_, "GET", "/v1/me", "",
+            {absl::StrCat("X-Api-Key: ", other_.admin_key)});
   ASSERT_EQ(response.status, 200) << Show(response);
   Struct account = Member(ParseObject(response.body), "account").struct_value();
   EXPECT_EQ(StringMember(account, "id"), other_.id);
@@ -349,21 +351,22 @@ TEST_F(ServerRestTest, CreateAndListLeadsWithFilters) {
     EXPECT_EQ(StringMember(lead.struct_value(), "vertical"), "solar");
   }
 
-  Struct hot_only = ListLeads(
-      main_.admin_key, absl::StrCat(by_suburb, "&vertical=solar&score_tier=hot"));
+  Struct hot_only =
+      ListLeads(main_.admin_key,
+                absl::StrCat(by_suburb, "&vertical=solar&score_tier=hot"));
   ASSERT_EQ(IntMember(hot_only, "total"), 1) << hot_only.DebugString();
   EXPECT_EQ(StringMember(
                 Member(hot_only, "leads").list_value().values(0).struct_value(),
                 "id"),
             StringMember(hot, "id"));
 
-  Struct today = ListLeads(
-      main_.admin_key, absl::StrCat(by_suburb, "&date_from=", UtcDate(-1),
-                                    "&date_to=", UtcDate(1)));
+  Struct today = ListLeads(main_.admin_key,
+                           absl::StrCat(by_suburb, "&date_from=", UtcDate(-1),
+                                        "&date_to=", UtcDate(1)));
   EXPECT_EQ(IntMember(today, "total"), 3);
-  Struct future = ListLeads(
-      main_.admin_key, absl::StrCat(by_suburb, "&date_from=", UtcDate(2),
-                                    "&date_to=", UtcDate(3)));
+  Struct future = ListLeads(main_.admin_key,
+                            absl::StrCat(by_suburb, "&date_from=", UtcDate(2),
+                                         "&date_to=", UtcDate(3)));
   EXPECT_EQ(IntMember(future, "total"), 0);
 
   Struct page2 =
@@ -374,10 +377,10 @@ TEST_F(ServerRestTest, CreateAndListLeadsWithFilters) {
   EXPECT_EQ(Member(page2, "leads").list_value().values_size(), 1);
 
   // Enum-like values are validated by the server: 400, JSON.
-  ExpectError(Call("GET", absl::StrCat("/v1/leads?", by_suburb,
-                                       "&score_tier=lukewarm"),
-                   main_.admin_key),
-              400, "invalid_request");
+  ExpectError(
+      Call("GET", absl::StrCat("/v1/leads?", by_suburb, "&score_tier=lukewarm"),
+           main_.admin_key),
+      400, "invalid_request");
 }
 
 TEST_F(ServerRestTest, GetLeadByIdHasContactAndIsolatesAccounts) {
@@ -459,8 +462,8 @@ TEST_F(ServerRestTest, WebhookLifecycle) {
   ExpectError(Call("GET", path, other_.admin_key), 404, "not_found");
 
   // Rotate the secret (custom verb).
-  HttpResponse rotated = Call("POST", absl::StrCat(path, ":rotate-secret"),
-                              main_.admin_key, "{}");
+  HttpResponse rotated =
+      Call("POST", absl::StrCat(path, ":rotate-secret"), main_.admin_key, "{}");
   ASSERT_EQ(rotated.status, 200) << Show(rotated);
   Struct rotation = ParseObject(rotated.body);
   const std::string second_secret = StringMember(rotation, "secret");
@@ -482,18 +485,18 @@ TEST_F(ServerRestTest, WebhookLifecycle) {
 }
 
 TEST_F(ServerRestTest, WebhookUrlMustBeAllowed) {
-  ExpectError(CreateWebhook(main_.admin_key, "/v1/webhooks",
-                            "http://example.com/hook"),
-              400, "invalid_request");
+  ExpectError(
+      CreateWebhook(main_.admin_key, "/v1/webhooks", "http://example.com/hook"),
+      400, "invalid_request");
   ExpectError(CreateWebhook(main_.admin_key, "/v1/webhooks", "not a url"), 400,
               "invalid_request");
 }
 
 TEST_F(ServerRestTest, SixthWebhookIsRejected) {
   for (int i = 0; i < 5; ++i) {
-    HttpResponse created = CreateWebhook(
-        limit_.admin_key, "/v1/webhooks",
-        absl::StrCat("http://127.0.0.1:9/hook-", i));
+    HttpResponse created =
+        CreateWebhook(limit_.admin_key, "/v1/webhooks",
+                      absl::StrCat("http://127.0.0.1:9/hook-", i));
     ASSERT_EQ(created.status, 200) << "webhook " << i << "\n" << Show(created);
   }
   ExpectError(CreateWebhook(limit_.admin_key, "/v1/leads/webhook",
@@ -535,9 +538,9 @@ TEST_F(ServerRestTest, SixtyFirstCallInAMinuteIsRateLimited) {
 TEST_F(ServerRestTest, EventStreamReceivesPublishedEventAsSse) {
   std::unique_ptr<HttpConnection> stream = HttpConnection::Connect(port_);
   ASSERT_NE(stream, nullptr);
-  ASSERT_TRUE(stream->Send(RequestText(
-      "GET", "/v1/events:stream?types=follower.gained", "",
-      {Bearer(main_.admin_key), "Accept: text/event-stream"})));
+  ASSERT_TRUE(stream->Send(
+      RequestText("GET", "/v1/events:stream?types=follower.gained", "",
+                  {Bearer(main_.admin_key), "Accept: text/event-stream"})));
   // The first heartbeat proves the subscription is live (and the framing is
   // SSE); the connection's receive timeout bounds every wait.
   ASSERT_TRUE(stream->ReadUntil("\"heartbeat\""))

@@ -7,11 +7,12 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "gateway/wire.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/descriptor.pb.h"
 #include "google/protobuf/descriptor_database.h"
 #include "google/protobuf/dynamic_message.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "grpcpp/generic/async_generic_service.h"
 
 namespace leadrelay::gateway::testing {
@@ -23,37 +24,31 @@ std::string ToString(const grpc::ByteBuffer& buffer) {
   std::vector<grpc::Slice> slices;
   buffer.Dump(&slices).IgnoreError();
   std::string out;
-  for (const auto& s : slices) out.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  for (const auto& s : slices)
+    out.append(reinterpret_cast<const char*>(s.begin()), s.size());
   return out;
 }
 
 std::string StatusDetails(int code, const std::string& message,
                           const std::string& reason, int retry) {
-  std::string status;
-  AppendVarintField(1, code, &status);
-  AppendBytesField(2, message, &status);
+  google::rpc::Status status;
+  status.set_code(code);
+  status.set_message(message);
   if (retry > 0) {
-    std::string duration, info, any;
-    AppendVarintField(1, retry, &duration);
-    AppendBytesField(1, duration, &info);
-    AppendBytesField(1, "type.googleapis.com/google.rpc.RetryInfo", &any);
-    AppendBytesField(2, info, &any);
-    AppendBytesField(3, any, &status);
+    google::rpc::RetryInfo info;
+    info.mutable_retry_delay()->set_seconds(retry);
+    status.add_details()->PackFrom(info);
   }
   if (!reason.empty()) {
-    std::string info, entry, any;
-    AppendBytesField(1, reason, &info);
-    AppendBytesField(2, "leadrelay.dev", &info);
+    google::rpc::ErrorInfo info;
+    info.set_reason(reason);
+    info.set_domain("leadrelay.dev");
     if (retry > 0) {
-      AppendBytesField(1, "retry_after_seconds", &entry);
-      AppendBytesField(2, std::to_string(retry), &entry);
-      AppendBytesField(3, entry, &info);
+      (*info.mutable_metadata())["retry_after_seconds"] = std::to_string(retry);
     }
-    AppendBytesField(1, "type.googleapis.com/google.rpc.ErrorInfo", &any);
-    AppendBytesField(2, info, &any);
-    AppendBytesField(3, any, &status);
+    status.add_details()->PackFrom(info);
   }
-  return status;
+  return status.SerializeAsString();
 }
 
 class Backend;
@@ -105,11 +100,13 @@ class Backend : public TestBackend, public grpc::CallbackGenericService {
     if (!set.ParseFromString(ss.str())) return false;
     for (const auto& f : set.file()) db_.Add(f);
     pool_ = std::make_unique<google::protobuf::DescriptorPool>(&db_);
-    factory_ = std::make_unique<google::protobuf::DynamicMessageFactory>(pool_.get());
+    factory_ =
+        std::make_unique<google::protobuf::DynamicMessageFactory>(pool_.get());
     item_type_ = pool_->FindMessageTypeByName("gwtest.v1.Item");
     if (item_type_ == nullptr) return false;
     grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                             &port_);
     builder.RegisterCallbackGenericService(this);
     server_ = builder.BuildAndStart();
     return server_ != nullptr && port_ > 0;
@@ -170,10 +167,13 @@ Reactor::Reactor(Backend* backend, grpc::GenericCallbackServerContext* ctx)
 }
 
 void Reactor::OnReadDone(bool ok) {
-  if (!ok) return FinishOnce(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no request"));
+  if (!ok)
+    return FinishOnce(
+        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no request"));
   item_ = backend_->NewItem();
   if (!item_->ParseFromString(ToString(request_))) {
-    return FinishOnce(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad request"));
+    return FinishOnce(
+        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad request"));
   }
   const auto* d = item_->GetDescriptor();
   const auto* r = item_->GetReflection();
@@ -181,11 +181,13 @@ void Reactor::OnReadDone(bool ok) {
   for (const auto& [key, value] : ctx_->client_metadata()) {
     std::string k(key.data(), key.size());
     if (k == "authorization" || absl::StartsWith(k, "x-")) {
-      r->AddString(item_.get(), d->FindFieldByName("metadata"),
-                   absl::StrCat(k, "=", std::string(value.data(), value.size())));
+      r->AddString(
+          item_.get(), d->FindFieldByName("metadata"),
+          absl::StrCat(k, "=", std::string(value.data(), value.size())));
     }
   }
-  if (ctx_->deadline() < std::chrono::system_clock::now() + std::chrono::hours(1)) {
+  if (ctx_->deadline() <
+      std::chrono::system_clock::now() + std::chrono::hours(1)) {
     r->AddString(item_.get(), d->FindFieldByName("metadata"), "deadline=set");
   }
   ctx_->AddInitialMetadata("x-ratelimit-limit", "60");
@@ -194,7 +196,8 @@ void Reactor::OnReadDone(bool ok) {
 
   int fail_code = r->GetInt32(*item_, d->FindFieldByName("fail_code"));
   if (fail_code != 0) {
-    std::string message = r->GetString(*item_, d->FindFieldByName("fail_message"));
+    std::string message =
+        r->GetString(*item_, d->FindFieldByName("fail_message"));
     final_status_ = grpc::Status(
         static_cast<grpc::StatusCode>(fail_code), message,
         StatusDetails(fail_code, message,
@@ -205,6 +208,10 @@ void Reactor::OnReadDone(bool ok) {
     int count = r->GetInt32(*item_, d->FindFieldByName("stream_count"));
     if (count < 0) {
       wait_for_cancel_ = true;
+      if (count == -2) {  // headers only, then nothing until cancelled
+        StartSendInitialMetadata();
+        return;
+      }
       count = 1;
     }
     remaining_ = count;
@@ -225,14 +232,17 @@ void Reactor::WriteNext() {
   }
   --remaining_;
   const auto* d = item_->GetDescriptor();
-  item_->GetReflection()->SetInt32(item_.get(), d->FindFieldByName("int_val"), sent_++);
+  item_->GetReflection()->SetInt32(item_.get(), d->FindFieldByName("int_val"),
+                                   sent_++);
   grpc::Slice slice(item_->SerializeAsString());
   response_ = grpc::ByteBuffer(&slice, 1);
   StartWrite(&response_);
 }
 
 void Reactor::OnWriteDone(bool ok) {
-  if (!ok) return FinishOnce(grpc::Status(grpc::StatusCode::CANCELLED, "write failed"));
+  if (!ok)
+    return FinishOnce(
+        grpc::Status(grpc::StatusCode::CANCELLED, "write failed"));
   WriteNext();
 }
 
@@ -243,7 +253,8 @@ void Reactor::OnCancel() {
 
 }  // namespace
 
-std::unique_ptr<TestBackend> TestBackend::Start(const std::string& descriptor_set) {
+std::unique_ptr<TestBackend> TestBackend::Start(
+    const std::string& descriptor_set) {
   auto backend = std::make_unique<Backend>();
   if (!backend->Init(descriptor_set)) return nullptr;
   return backend;

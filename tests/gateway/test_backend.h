@@ -1,7 +1,8 @@
 // An in-process gRPC server for the test proto (gwtest.v1.TestService),
 // implemented generically on the descriptors: every unary method echoes the
 // request with `method` and `metadata` filled in; Stream sends stream_count
-// copies. fail_code / fail_reason / retry_after make a call fail with
+// copies (-1: one, then it waits for cancellation; -2: only its headers,
+// then it waits). fail_code / fail_reason / retry_after make a call fail with
 // google.rpc.Status details like leadrelay-server's.
 #ifndef LEADRELAY_TESTS_GATEWAY_TEST_BACKEND_H_
 #define LEADRELAY_TESTS_GATEWAY_TEST_BACKEND_H_

@@ -311,7 +311,8 @@ std::optional<ErrorInfo> ErrorInfoOf(const grpc::Status& status) {
   std::optional<google::rpc::ErrorInfo> info =
       FindDetail<google::rpc::ErrorInfo>(status);
   if (!info.has_value()) return std::nullopt;
-  return ErrorInfo{info->reason(), info->domain(),
+  return ErrorInfo{info->reason(),
+                   info->domain(),
                    {info->metadata().begin(), info->metadata().end()}};
 }
 
