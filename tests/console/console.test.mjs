@@ -58,6 +58,7 @@ async function rest(method, p, body, key = KEY) {
 const createLead = (name) => rest('POST', '/v1/leads', {
   vertical: 'solar', first_name: name, suburb: 'Sandton', score: 87,
   phone: '+27823456789', email: 'thabo.m@gmail.com',
+  score_breakdown: { phone_valid: 20, email_valid: 15, suburb_match: 10 },
 });
 
 const browser = await puppeteer.launch({
@@ -116,16 +117,18 @@ try {
   await page.waitForSelector('.once .secret');
   const secret = await page.$eval('.once .secret', (e) => e.textContent);
   assert.ok(secret.length >= 16, 'a secret is shown');
-  await page.waitForSelector('article.webhook');
-  const hookId = await page.$eval('article.webhook', (e) => e.dataset.id);
+  const hookHandle = await page.waitForFunction((url) => [...document.querySelectorAll('article.webhook')]
+    .find((a) => a.textContent.includes(url))?.dataset.id, WAIT, hookUrl);
+  const hookId = await hookHandle.jsonValue();
+  const hook = `article.webhook[data-id="${hookId}"]`;
   await shot('webhook-created');
   step('webhook created; secret shown');
 
   // Press test: the attempt's status, latency and response excerpt.
-  await page.click('article.webhook button.test');
-  await page.waitForSelector('article.webhook .test-result');
-  assert.equal(await page.$eval('article.webhook .test-status', (e) => e.textContent), '200');
-  assert.match(await page.$eval('article.webhook .test-result', (e) => e.textContent), /ok from the test receiver/);
+  await page.click(`${hook} button.test`);
+  await page.waitForSelector(`${hook} .test-result`);
+  assert.equal(await page.$eval(`${hook} .test-status`, (e) => e.textContent), '200');
+  assert.match(await page.$eval(`${hook} .test-result`, (e) => e.textContent), /ok from the test receiver/);
   await receivedWhere((r) => r.body.test === true);
   await shot('webhook-tested');
   step('test send shows HTTP 200 and the response excerpt');
@@ -179,6 +182,8 @@ try {
   await shot('leads');
   await page.goto(`${BASE}#/leads/${lead.id}`);
   await page.waitForSelector('dl.bars');
+  assert.match(await page.$eval('dl.bars', (e) => e.textContent), /phone valid20/);
+  assert.match(await page.$eval('.card', (e) => e.parentNode.textContent), /\+27823456789/);
   await page.select('select[name="status"]', 'contacted');
   await page.click('form.inline button[type="submit"]');
   await page.waitForFunction(() => /Status is now contacted/.test(document.body.textContent));
