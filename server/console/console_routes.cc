@@ -6,7 +6,7 @@
 namespace leadrelay::console {
 namespace {
 
-const ConsoleFile* FindFile(std::string_view name) {
+const ConsoleFile* FindFile(absl::string_view name) {
   for (int i = 0; i < kConsoleFileCount; ++i) {
     if (name == kConsoleFiles[i].path) return &kConsoleFiles[i];
   }
@@ -34,13 +34,13 @@ ConsoleReply Plain(int status, std::string body) {
 
 }  // namespace
 
-std::string_view ConsoleContentSecurityPolicy() {
+absl::string_view ConsoleContentSecurityPolicy() {
   return "default-src 'self'; script-src 'self'; style-src 'self'; "
          "img-src 'self' data:; connect-src 'self'; object-src 'none'; "
          "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 }
 
-std::string_view ConsoleContentType(std::string_view file_name) {
+absl::string_view ConsoleContentType(absl::string_view file_name) {
   if (absl::EndsWith(file_name, ".html")) return "text/html; charset=utf-8";
   if (absl::EndsWith(file_name, ".js")) {
     return "text/javascript; charset=utf-8";
@@ -53,7 +53,7 @@ std::string_view ConsoleContentType(std::string_view file_name) {
   return "application/octet-stream";
 }
 
-ConsoleReply ServeConsole(std::string_view method, std::string_view path) {
+ConsoleReply ServeConsole(absl::string_view method, absl::string_view path) {
   if (method != "GET" && method != "HEAD") {
     ConsoleReply reply = Plain(405, "method not allowed\n");
     reply.headers.emplace_back("Allow", "GET, HEAD");
@@ -62,7 +62,7 @@ ConsoleReply ServeConsole(std::string_view method, std::string_view path) {
   if (!absl::StartsWith(path, kConsolePrefix)) {
     return WithSecurityHeaders(Plain(404, "not found\n"));
   }
-  std::string_view name = path.substr(kConsolePrefix.size());
+  absl::string_view name = path.substr(kConsolePrefix.size());
   if (name.empty()) name = "index.html";
   // The table holds exact names only, so "..", "//" or "%2e" never match.
   const ConsoleFile* file = FindFile(name);

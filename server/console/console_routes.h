@@ -4,14 +4,15 @@
 #define LEADRELAY_SERVER_CONSOLE_CONSOLE_ROUTES_H_
 
 #include <string>
-#include <string_view>
 #include <utility>
 #include <vector>
+
+#include "absl/strings/string_view.h"
 
 namespace leadrelay::console {
 
 // Where the console is mounted (a prefix route: ends with '/').
-inline constexpr std::string_view kConsolePrefix = "/console/";
+inline constexpr absl::string_view kConsolePrefix = "/console/";
 
 struct ConsoleReply {
   int status = 200;
@@ -22,15 +23,15 @@ struct ConsoleReply {
 
 // The Content-Security-Policy every console answer carries: only the
 // console's own scripts, styles and API calls; never framed.
-std::string_view ConsoleContentSecurityPolicy();
+absl::string_view ConsoleContentSecurityPolicy();
 
 // Content type by file extension ("app.js" -> "text/javascript; ...").
-std::string_view ConsoleContentType(std::string_view file_name);
+absl::string_view ConsoleContentType(absl::string_view file_name);
 
 // `method` and `path` (without the query string) of a request whose path
 // starts with kConsolePrefix. "/console/" serves index.html; GET and HEAD
 // only (405 otherwise); an unknown file is 404.
-ConsoleReply ServeConsole(std::string_view method, std::string_view path);
+ConsoleReply ServeConsole(absl::string_view method, absl::string_view path);
 
 }  // namespace leadrelay::console
 
