@@ -190,6 +190,13 @@ try {
   await shot('lead-detail');
   step('leads list with total; detail updates status');
 
+  // Overview chart: today's bar counts the two leads (one GROUP BY server-side).
+  await page.goto(`${BASE}#/overview`);
+  await page.waitForFunction(() => /2 in total/.test(document.querySelector('figcaption')?.textContent || ''));
+  assert.equal(await page.$$eval('svg.chart rect.bar', (bars) => bars.length), 30);
+  await shot('overview-chart');
+  step('overview chart shows leads per day');
+
   // API keys: revoking the console's own key signs it out on the next call.
   await page.goto(`${BASE}#/keys`);
   await page.waitForSelector('tr button.revoke');

@@ -43,7 +43,7 @@ SERVER_PID=$!
 
 # Ready when the console answers (bounded: 60 s on a loaded machine).
 for _ in $(seq 600); do
-  if curl -fsS -o /dev/null "http://127.0.0.1:$HTTP_PORT/console/"; then break; fi
+  if curl -fs -o /dev/null "http://127.0.0.1:$HTTP_PORT/console/"; then break; fi
   kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
   sleep 0.1
 done
