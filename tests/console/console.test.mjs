@@ -133,6 +133,19 @@ try {
   await shot('webhook-tested');
   step('test send shows HTTP 200 and the response excerpt');
 
+  // Disable and enable again; rotate the secret (confirmed, shown once).
+  await page.click(`${hook} button.toggle`);
+  await page.waitForFunction((sel) => /disabled/.test(document.querySelector(`${sel} h3`)?.textContent || ''), WAIT, hook);
+  await page.click(`${hook} button.toggle`);
+  await page.waitForFunction((sel) => /enabled/.test(document.querySelector(`${sel} h3`)?.textContent || ''), WAIT, hook);
+  await page.click(`${hook} button.rotate`);
+  await page.waitForFunction(() => /24 hours/.test(document.querySelector('dialog[open]')?.textContent || ''));
+  await page.click('dialog[open] button[data-confirm="yes"]');
+  await page.waitForSelector(`${hook} .once .secret`);
+  const rotated = await page.$eval(`${hook} .once .secret`, (e) => e.textContent);
+  assert.notEqual(rotated, secret);
+  step('disable/enable; rotate shows the new secret once, explaining the grace');
+
   // The secret is not shown again.
   await page.goto(`${BASE}#/overview`);
   await page.waitForSelector('#stat-credits');
@@ -140,6 +153,7 @@ try {
   await page.waitForSelector('article.webhook');
   assert.equal(await page.$('.once'), null);
   assert.ok(!(await page.content()).includes(secret), 'secret shown only once');
+  assert.ok(!(await page.content()).includes(rotated), 'rotated secret shown only once');
   step('secret not shown again');
 
   // Live events: a lead published over REST arrives on the page.

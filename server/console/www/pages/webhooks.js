@@ -99,13 +99,15 @@ export function renderWebhooks(main) {
       el('div', { class: 'actions' },
         el('button', { type: 'button', class: 'test', onclick: () => run(async () => testResult(await api('POST', `${path}:test`, {}))) }, 'Send test'),
         el('a', { class: 'button', href: `#/webhooks/${encodeURIComponent(hook.id)}/deliveries` }, 'Delivery log'),
-        el('button', { type: 'button', onclick: () => run(async () => editForm(hook, output)) }, 'Edit'),
+        el('button', { type: 'button', class: 'edit', onclick: () => run(async () => editForm(hook, output)) }, 'Edit'),
         el('button', {
           type: 'button',
+          class: 'toggle',
           onclick: () => run(async () => { await api('PATCH', path, { enabled: !hook.enabled }); refresh(); }),
         }, hook.enabled ? 'Disable' : 'Enable'),
         el('button', {
           type: 'button',
+          class: 'rotate',
           onclick: async () => {
             if (!await confirmAction('Rotate the signing secret? The old secret stays valid for 24 hours (both are signed during the grace period), so update your receiver within a day.', 'Rotate')) return;
             run(async () => {
@@ -117,7 +119,7 @@ export function renderWebhooks(main) {
         }, 'Rotate secret'),
         el('button', {
           type: 'button',
-          class: 'danger',
+          class: 'danger delete',
           onclick: async () => {
             if (!await confirmAction(`Delete webhook ${hook.name || hook.url}? Deliveries stop at once.`, 'Delete')) return;
             run(async () => { await api('DELETE', path); refresh(); });
