@@ -13,7 +13,7 @@ LR_PACKAGES=(
   postgresql-15 python3 python3-grpcio python3-protobuf curl
   python3-prometheus-client python3-yaml openssl
   clang-14 libclang-rt-14-dev
-  bazel-bootstrap
+  bazel-bootstrap chromium
 )
 
 lr_log() { printf '[leadrelay] %s\n' "$*" >&2; }

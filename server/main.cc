@@ -27,6 +27,7 @@
 #include "bootstrap.h"
 #include "bootstrap_platform.h"
 #include "common/log.h"
+#include "console/console_routes.h"
 #include "crypto/key_source.h"
 #include "crypto/secret_box.h"
 #include "delivery/dispatcher.h"
@@ -168,6 +169,29 @@ ABSL_FLAG(absl::Duration, readiness_check_interval, absl::Seconds(1),
 
 namespace leadrelay {
 namespace {
+
+// The web console (/console/, embedded files) on the REST port.
+void AddConsoleRoutes(gateway::GatewayConfig& config) {
+  config.extra_routes[std::string(console::kConsolePrefix)] =
+      [](const gateway::HttpRequestInfo& request) {
+        console::ConsoleReply reply =
+            console::ServeConsole(request.method, request.path);
+        gateway::HttpResponseInfo response;
+        response.status = reply.status;
+        response.content_type = std::move(reply.content_type);
+        response.body = std::move(reply.body);
+        response.headers = std::move(reply.headers);
+        return response;
+      };
+  config.extra_routes["/console"] = [](const gateway::HttpRequestInfo&) {
+    gateway::HttpResponseInfo response;
+    response.status = 308;
+    response.body = "see /console/\n";
+    response.headers.emplace_back("Location",
+                                  std::string(console::kConsolePrefix));
+    return response;
+  };
+}
 
 int Run() {
   if (std::string f = absl::GetFlag(FLAGS_log_format);
@@ -404,6 +428,7 @@ int Run() {
     config->limits.header_timeout = absl::GetFlag(FLAGS_http_header_timeout);
     config->limits.idle_timeout = absl::GetFlag(FLAGS_http_idle_timeout);
     config->limits.body_timeout = absl::GetFlag(FLAGS_http_body_timeout);
+    AddConsoleRoutes(*config);
     auto started =
         gateway::StartGateway(*config, (*server)->InProcessChannel(), http);
     if (!started.ok()) {

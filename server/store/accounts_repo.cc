@@ -169,6 +169,25 @@ absl::StatusOr<v1::AccountStats> GetAccountStats(
   s.set_quota_this_month(static_cast<int32_t>(r.Int(0, 3)));
   s.set_active_plan(r.String(0, 4));
   SetTimestamp(r.Time(0, 5), s.mutable_plan_renews_at());
+  // One row per UTC day of the last 30 (leads_account_delivered serves it).
+  LR_ASSIGN_OR_RETURN(
+      Result days,
+      conn.Exec("SELECT to_char(d.day, 'YYYY-MM-DD'), count(l.id)"
+                " FROM generate_series("
+                "   ((now() AT TIME ZONE 'UTC')::date - 29)::timestamp,"
+                "   (now() AT TIME ZONE 'UTC')::date::timestamp,"
+                "   interval '1 day') AS d(day)"
+                " LEFT JOIN leads l ON l.account_id = $1"
+                "  AND l.delivered_at >= d.day AT TIME ZONE 'UTC'"
+                "  AND l.delivered_at < (d.day + interval '1 day')"
+                "   AT TIME ZONE 'UTC'"
+                " GROUP BY d.day ORDER BY d.day",
+                {account_id}));
+  for (int i = 0; i < days.rows(); ++i) {
+    v1::DailyCount* day = s.add_leads_per_day();
+    day->set_day(days.String(i, 0));
+    day->set_count(static_cast<int32_t>(days.Int(i, 1)));
+  }
   return s;
 }
 

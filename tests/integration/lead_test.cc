@@ -7,6 +7,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "support/fixture.h"
 
@@ -607,6 +609,33 @@ TEST_F(LeadApiTest, AccountStatsCountConversions) {
   ASSERT_TRUE(IsOk(stats(&result)));
   EXPECT_EQ(result.leads_converted(), 2);
   EXPECT_EQ(result.conversion_rate(), "66.7%");
+}
+
+TEST_F(LeadApiTest, AccountStatsCountLeadsPerDayForThirtyDays) {
+  absl::StatusOr<Account> account = NewAccount("starter", 100);
+  ASSERT_TRUE(account.ok()) << account.status();
+  const std::string& key = account->admin_key;
+  ASSERT_FALSE(Create(key, "solar", 90, "Sandton").empty());
+  ASSERT_FALSE(Create(key, "insurance", 50, "Sandton").empty());
+
+  grpc::ClientContext context;
+  Authorize(&context, key);
+  v1::AccountStats stats;
+  ASSERT_TRUE(IsOk(api().accounts->GetAccountStats(&context, {}, &stats)));
+  ASSERT_EQ(stats.leads_per_day_size(), 30);
+  const std::string today =
+      absl::FormatTime("%Y-%m-%d", absl::Now(), absl::UTCTimeZone());
+  // The series ends today (UTC) unless the day turned over mid-call.
+  const v1::DailyCount& last = stats.leads_per_day(29);
+  if (last.day() == today) EXPECT_EQ(last.count(), 2);
+  int total = 0;
+  for (int i = 0; i < 30; ++i) {
+    total += stats.leads_per_day(i).count();
+    if (i > 0) {
+      EXPECT_LT(stats.leads_per_day(i - 1).day(), stats.leads_per_day(i).day());
+    }
+  }
+  EXPECT_EQ(total, 2);
 }
 
 TEST_F(LeadApiTest, AccountsSeeOnlyTheirOwnLeads) {
