@@ -8,6 +8,7 @@ set -euo pipefail
 bin=$1
 shift
 export LEADRELAY_SERVER_BIN="$PWD/server/leadrelay-server"
+export LEADRELAY_DESCRIPTOR_SET="$PWD/proto/leadrelay.pb"
 if [ -z "${LEADRELAY_SECRETS_KEY:-}" ]; then
   LEADRELAY_SECRETS_KEY="test:$(head -c 32 /dev/urandom | base64)"
   export LEADRELAY_SECRETS_KEY

@@ -52,7 +52,10 @@ def cmake_tests(build):
         command = t["command"]
         name = os.path.basename(command[0])
         if name.startswith("python") and len(command) > 1:
-            name = os.path.splitext(os.path.basename(command[1]))[0]
+            name = os.path.basename(command[1])
+        # A script test is named by its file without the extension.
+        if name.endswith((".py", ".sh")):
+            name = os.path.splitext(name)[0]
         names.add(name)
     return names
 
