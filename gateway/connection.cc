@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
@@ -30,6 +31,8 @@ using tcp = net::ip::tcp;
 constexpr size_t kMaxBufferedWhileStreaming = 64 * 1024;
 constexpr uint32_t kMaxHeaderBytes = 64 * 1024;
 constexpr auto kTlsShutdownTimeout = std::chrono::seconds(5);
+// See OnStreamHeaders.
+constexpr auto kStreamHeadDelay = std::chrono::milliseconds(50);
 
 std::chrono::steady_clock::duration Chrono(absl::Duration d) {
   return absl::ToChronoNanoseconds(d);
@@ -412,10 +415,22 @@ void HttpConnection::OnStreamWriteFailed() {
 // the first event or heartbeat.
 void HttpConnection::OnStreamHeaders(HeaderList metadata) {
   if (!streaming_ || headers_sent_ || client_gone_) return;
-  QueueWrite(TakeStreamHead(metadata),
-             [self = shared_from_this()](beast::error_code ec) {
-               if (ec) self->OnStreamWriteFailed();
-             });
+  // A refused stream (429 too_many_streams, 401...) sends its headers and
+  // its status together: wait a moment before promising a 200, so that a
+  // refusal still gets its own HTTP status. An accepted stream's client
+  // learns it is connected within kStreamHeadDelay, not at the first event.
+  pending_head_ = std::move(metadata);
+  head_timer_ = std::make_shared<net::steady_timer>(executor());
+  head_timer_->expires_after(kStreamHeadDelay);
+  head_timer_->async_wait([self = shared_from_this(),
+                           timer = head_timer_](beast::error_code ec) {
+    if (ec || timer != self->head_timer_) return;
+    if (!self->streaming_ || self->headers_sent_ || self->client_gone_) return;
+    self->QueueWrite(self->TakeStreamHead(self->pending_head_),
+                     [self](beast::error_code ec) {
+                       if (ec) self->OnStreamWriteFailed();
+                     });
+  });
 }
 
 void HttpConnection::OnStreamRead(bool ok, std::string bytes,

@@ -11,6 +11,7 @@
 #ifndef LEADRELAY_GATEWAY_CONNECTION_H_
 #define LEADRELAY_GATEWAY_CONNECTION_H_
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/message.hpp>
@@ -109,6 +110,9 @@ class HttpConnection : public UpstreamSink,
   bool watching_ = false;
   bool resume_after_watch_ = false;
   std::optional<HttpReply> local_error_;
+  // Upstream headers waiting for OnStreamHeaders' short delay.
+  HeaderList pending_head_;
+  std::shared_ptr<boost::asio::steady_timer> head_timer_;
   std::deque<
       std::pair<std::string, std::function<void(boost::beast::error_code)>>>
       writes_;

@@ -222,7 +222,7 @@ GrpcErrorClass ClassifyGrpcError(int code, absl::string_view message,
   out.code =
       details.reason.empty() ? ErrorCodeForGrpcCode(code) : details.reason;
   const absl::string_view reason = details.reason;
-  if (reason == kReasonRateLimited) {
+  if (reason == kReasonRateLimited || reason == kReasonAccountRateLimited) {
     out.http_status = 429;
     out.retry_after = true;
   } else if (reason == kReasonAuthThrottled) {
@@ -232,7 +232,9 @@ GrpcErrorClass ClassifyGrpcError(int code, absl::string_view message,
     out.http_status = 429;
   } else if (reason == kReasonPayloadTooLarge) {
     out.http_status = 413;
-  } else if (reason == kReasonTooManyKeys || reason == kReasonQuotaExceeded ||
+  } else if (reason == kReasonTooManyKeys) {
+    out.http_status = 400;  // revoke a key first: the request, not a right
+  } else if (reason == kReasonQuotaExceeded ||
              reason == kReasonAccountSuspended) {
     out.http_status = 403;
   } else if (code == kGrpcResourceExhausted && reason.empty()) {

@@ -29,6 +29,8 @@ struct HttpReply {
 // alone would be ambiguous: RESOURCE_EXHAUSTED is more than a rate limit).
 inline constexpr absl::string_view kReasonRateLimited = "rate_limited";
 inline constexpr absl::string_view kReasonAuthThrottled = "auth_throttled";
+inline constexpr absl::string_view kReasonAccountRateLimited =
+    "account_rate_limited";
 inline constexpr absl::string_view kReasonTooManyStreams = "too_many_streams";
 inline constexpr absl::string_view kReasonPayloadTooLarge = "payload_too_large";
 inline constexpr absl::string_view kReasonTooManyKeys = "too_many_keys";
@@ -68,9 +70,9 @@ struct GrpcErrorClass {
   bool retry_after = false;  // send Retry-After when the delay is known
 };
 // The decision table (README, "Error mapping"): known ErrorInfo reasons
-// first (rate_limited / auth_throttled -> 429 with Retry-After,
-// too_many_streams -> 429 without, payload_too_large -> 413, too_many_keys /
-// quota_exceeded / account_suspended -> 403); gRPC's own "message larger than
+// first (rate_limited / account_rate_limited / auth_throttled -> 429 with
+// Retry-After, too_many_streams -> 429 without, payload_too_large -> 413,
+// too_many_keys -> 400, quota_exceeded / account_suspended -> 403); gRPC's own "message larger than
 // max" -> 413 when its size is `request_bytes` (the request we sent), else
 // 500 response_too_large; any other RESOURCE_EXHAUSTED -> 503; the rest by
 // the canonical code mapping.

@@ -48,8 +48,9 @@ grpc::Status LeadServiceImpl::CreateLead(grpc::ServerContext* ctx,
                          LR_ASSIGN_OR_RETURN(
                              int64_t used,
                              store::LeadsThisMonth(conn, caller.account_id));
+                         // This lead is not written yet: count it too.
                          return domain::CheckMonthlyQuota(caller.monthly_quota,
-                                                          used);
+                                                          used + 1);
                        }));
                  }
                  store::PrepareNewLead(lead);

@@ -416,14 +416,13 @@ TEST_F(GatewayE2eTest, EmptyStreamAndErrors) {
   EXPECT_EQ(empty.status, 200);
   EXPECT_EQ(empty.body, "[]");
 
-  // An upstream that sends its headers and then fails before any message:
-  // the stream is already open (200, headers sent at once), so the error is
-  // its only element.
+  // An upstream that sends its headers and fails at once (a refusal): the
+  // gateway has not promised a 200 yet, so the error gets its own status.
   HttpResponse early = Fetch(port(), "GET",
                              "/v1/items:stream?stream_count=0&fail_code=7&fail_reason=forbidden"
                              "&fail_message=no");
-  EXPECT_EQ(early.status, 200);
-  EXPECT_EQ(early.body, R"([{"error":{"code":"forbidden","message":"no"}}])");
+  EXPECT_EQ(early.status, 403);
+  EXPECT_EQ(early.body, R"({"code":"forbidden","message":"no"})");
 
   // After messages it is the last element of the stream.
   HttpResponse late =
@@ -494,7 +493,7 @@ TEST_F(GatewayE2eTest, ResourceExhaustedIsNotARateLimitUnlessTheReasonSaysSo) {
                         {8, "payload_too_large", 413, false},
                         {8, "quota_exceeded", 403, false},
                         {8, "something_else", 503, false},
-                        {7, "too_many_keys", 403, false},
+                        {9, "too_many_keys", 400, false},
                         {7, "account_suspended", 403, false}};
   for (const Case& c : cases) {
     HttpResponse r = Fetch(

@@ -280,9 +280,10 @@ TEST(StatusMapping, ReasonsDecideTheHttpStatus) {
   const Case cases[] = {
       {8, "rate_limited", 429, true},
       {8, "auth_throttled", 429, true},
+      {8, "account_rate_limited", 429, true},
       {8, "too_many_streams", 429, false},
       {8, "payload_too_large", 413, false},
-      {8, "too_many_keys", 403, false},
+      {9, "too_many_keys", 400, false},
       {8, "quota_exceeded", 403, false},
       {7, "account_suspended", 403, false},
       {8, "other_reason", 503, false},
