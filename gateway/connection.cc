@@ -443,8 +443,9 @@ void HttpConnection::OnStreamRead(bool ok, std::string bytes,
     stream_call_->Cancel();
     return stream_call_->Release();
   }
+  // The upstream's headers may have come first (OnStreamHeaders).
   std::string data =
-      TakeStreamHead(metadata) +
+      TakeStreamHead(metadata.empty() ? pending_head_ : metadata) +
       EncodeChunk(version_, FrameStreamMessage(framing_, *json, sent_ == 0));
   ++sent_;
   QueueWrite(std::move(data),
@@ -474,7 +475,8 @@ void HttpConnection::OnStreamDone(grpc::Status status, HeaderList metadata) {
       reply.content_type = std::string(StreamContentType(framing_));
       reply.body = FrameStreamEnd(framing_, 0, std::nullopt);
     }
-    AddMetadataHeaders(metadata, &reply.headers);
+    AddMetadataHeaders(metadata.empty() ? pending_head_ : metadata,
+                       &reply.headers);
     return SendReply(std::move(reply));
   }
   std::optional<std::string> error;
