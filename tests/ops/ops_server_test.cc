@@ -330,23 +330,28 @@ TEST(OpsServerTest, MetricsCountRealTraffic) {
     }
     (void)reader->Finish();
   }
+  // One scrape is not a snapshot: the counters may be rendered before the
+  // stream's OnDone and the open gauge after it, so wait for both.
+  auto ended = [](const ParsedMetrics& m) {
+    return m.Get("leadrelay_streams_ended_total{reason=\"cancelled\"}") +
+           m.Get("leadrelay_streams_ended_total{reason=\"client_gone\"}");
+  };
+  const double ended_before = ended(stream_before);
   const ParsedMetrics stream_after = ScrapeUntil(
       admin_port,
-      [](const ParsedMetrics& m) {
-        return m.Get("leadrelay_streams_open{}") == 0;
+      [&](const ParsedMetrics& m) {
+        return m.Get("leadrelay_streams_open{}") == 0 &&
+               ended(m) > ended_before;
       },
       absl::Seconds(30), &held);
-  EXPECT_TRUE(held) << "the stream never closed";
+  EXPECT_TRUE(held) << "the stream never closed or its end was never counted";
   auto stream_delta = [&](const std::string& key) {
     return stream_after.Get(key) - stream_before.Get(key);
   };
   EXPECT_EQ(stream_delta("leadrelay_streams_opened_total{}"), 1);
   EXPECT_GE(stream_delta("leadrelay_stream_catch_up_reads_total{}"), 1);
   EXPECT_GE(stream_delta("leadrelay_stream_messages_sent_total{}"), 1);
-  EXPECT_EQ(
-      stream_delta("leadrelay_streams_ended_total{reason=\"cancelled\"}") +
-          stream_delta("leadrelay_streams_ended_total{reason=\"client_gone\"}"),
-      1);
+  EXPECT_EQ(ended(stream_after) - ended_before, 1);
 }
 
 // Runs `script` in bash with scripts/lib.sh sourced (bounded).
