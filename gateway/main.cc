@@ -1,6 +1,6 @@
 // leadrelay-gateway: serves the REST surface of a gRPC server.
 //
-//   leadrelay-gateway --config=gateway/envoy.yaml --listen=127.0.0.1:8080 \
+//   leadrelay-gateway --config=gateway/envoy.yaml --listen=127.0.0.1:8080
 //       --upstream=127.0.0.1:50051 [--descriptor_set=build/leadrelay.pb]
 //       [--io_threads=2] [--tls_cert=cert.pem --tls_key=key.pem]
 //       [--max_connections=1024] [--header_timeout=10s] [--idle_timeout=60s]

@@ -3,9 +3,8 @@
 // receiver, then prints sustained deliveries/s and the latency from commit
 // (PublishEvent returned) to the first attempt arriving at the receiver.
 //
-//   leadrelay_delivery_bench --target=127.0.0.1:50051 --api_keys=lr_...,lr_...
-//   \
-//       --rate=500 --webhooks=1 --seconds=10
+//   leadrelay_delivery_bench --target=127.0.0.1:50051
+//       --api_keys=lr_...,lr_... --rate=500 --webhooks=1 --seconds=10
 //
 // The server must allow 127.0.0.1 as a webhook host and run the dispatcher.
 #include <algorithm>

@@ -8,7 +8,7 @@
 // Prints req/s and p50/p99 per case, then REST/gRPC throughput ratio and the
 // p50 difference per call.
 //
-//   leadrelay_gateway_bench --http=127.0.0.1:8080 --grpc=127.0.0.1:50051 \
+//   leadrelay_gateway_bench --http=127.0.0.1:8080 --grpc=127.0.0.1:50051
 //       --api_key=lr_... [--concurrency=64 --seconds=10 --lead_id=...]
 //
 // Without --lead_id, one lead is created over gRPC (1 credit, ingest scope).

@@ -5,7 +5,7 @@
 // counted. Prints calls, throughput, latency percentiles and errors for
 // CreateLead and/or GetLead.
 //
-//   leadrelay_grpc_bench --target=127.0.0.1:50051 --api_key=lr_... \
+//   leadrelay_grpc_bench --target=127.0.0.1:50051 --api_key=lr_...
 //       --concurrency=32 --seconds=10 --method=both
 //
 // The key needs the ingest and read scopes, an unlimited (internal) plan and

@@ -5,7 +5,7 @@
 // the time from each PublishEvent call returning (the event committed) to
 // its forwarded POST arriving at the receiver: p50, p99, max.
 //
-//   leadrelay_listen_bench --target=127.0.0.1:50051 --api_key=lr_... \
+//   leadrelay_listen_bench --target=127.0.0.1:50051 --api_key=lr_...
 //       --cli=build/client/leadrelay --rate=100 --events=1000
 
 #include <algorithm>

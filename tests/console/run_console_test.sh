@@ -48,14 +48,19 @@ for _ in $(seq 600); do
   sleep 0.1
 done
 
-# puppeteer-core only; never a browser download.
+# puppeteer-core only; never a browser download. Installed beside a copy of
+# the test, in the work directory: node resolves modules from a script's real
+# path, which under Bazel's runfiles is the read-only source tree.
 export PUPPETEER_SKIP_DOWNLOAD=1
-(cd "$HERE" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
+mkdir "$WORK/app"
+cp "$HERE/console.test.mjs" "$HERE/package.json" "$HERE/package-lock.json" \
+  "$WORK/app/"
+(cd "$WORK/app" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
 
 rc=0
 CONSOLE_URL="http://127.0.0.1:$HTTP_PORT/console/" API_KEY="$API_KEY" \
   SHOT_DIR="$SHOTS" USER_DATA_DIR="$WORK/chromium" \
-  node "$HERE/console.test.mjs" || rc=$?
+  node "$WORK/app/console.test.mjs" || rc=$?
 if [ "$rc" -ne 0 ]; then
   echo "--- server log ---" >&2
   tail -n 50 "$WORK/server.log" >&2

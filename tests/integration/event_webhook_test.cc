@@ -136,7 +136,7 @@ TEST_F(EventWebhookApiTest, WebhookUrlsMustBeHttpsExceptForAllowedHosts) {
   absl::StatusOr<Account> account = NewAccount();
   ASSERT_TRUE(account.ok()) << account.status();
   v1::CreateWebhookResponse created;
-  for (const std::string& url :
+  for (const char* url :
        {"http://example.com/hook", "ftp://example.com/hook", "example.com/hook",
         "not a url", ""}) {
     EXPECT_TRUE(
@@ -383,7 +383,7 @@ TEST_F(EventWebhookApiTest, ListEventTypesListsTheCatalogue) {
   v1::ListEventTypesResponse response;
   ASSERT_TRUE(IsOk(api().events->ListEventTypes(&context, {}, &response)));
   std::set<std::string> types(response.types().begin(), response.types().end());
-  for (const std::string& type :
+  for (const char* type :
        {"lead.new", "lead.updated", "lead.enriched", "stats.updated",
         "follower.gained", "follower.lost", "dm.sent", "dm.failed",
         "job.completed", "job.failed", "connection.completed"}) {

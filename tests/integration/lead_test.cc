@@ -468,7 +468,7 @@ TEST_F(LeadApiTest, ListLeadsFiltersByDeliveryDate) {
         << "date_from=" << c.from << " date_to=" << c.to;
   }
 
-  for (const std::string& bad :
+  for (const char* bad :
        {"yesterday", "2026/05/01", "01-05-2026", "2026-13-01", "2026-5-1x"}) {
     v1::ListLeadsRequest request;
     request.set_date_from(bad);
@@ -627,7 +627,9 @@ TEST_F(LeadApiTest, AccountStatsCountLeadsPerDayForThirtyDays) {
       absl::FormatTime("%Y-%m-%d", absl::Now(), absl::UTCTimeZone());
   // The series ends today (UTC) unless the day turned over mid-call.
   const v1::DailyCount& last = stats.leads_per_day(29);
-  if (last.day() == today) EXPECT_EQ(last.count(), 2);
+  if (last.day() == today) {
+    EXPECT_EQ(last.count(), 2);
+  }
   int total = 0;
   for (int i = 0; i < 30; ++i) {
     total += stats.leads_per_day(i).count();

@@ -234,7 +234,7 @@ TEST_F(StreamTest, TypeFilterDeliversOnlyTheChosenTypes) {
   Subscription sub(events(), key_, request);
 
   std::vector<v1::Event> want;
-  for (const std::string& type :
+  for (const char* type :
        {"follower.gained", "dm.sent", "stats.updated", "job.completed",
         "dm.failed", "connection.completed", "follower.lost", "job.failed",
         "dm.sent", "stats.updated", "job.completed"}) {
