@@ -50,6 +50,14 @@ bool IsValidVertical(absl::string_view v) { return OneOf(kVerticals, v); }
 bool IsValidScoreTier(absl::string_view v) { return OneOf(kTiers, v); }
 bool IsValidLeadStatus(absl::string_view v) { return OneOf(kStatuses, v); }
 
+absl::Status NormalizeVertical(absl::string_view field, std::string& value) {
+  return CheckVocabulary(field, value, kVerticals);
+}
+
+absl::Status NormalizeScoreTier(absl::string_view field, std::string& value) {
+  return CheckVocabulary(field, value, kTiers);
+}
+
 bool IsValidPhone(absl::string_view v) {
   // E.164: a plus and 8 to 15 digits.
   if (v.size() < 9 || v.size() > 16 || v[0] != '+') return false;

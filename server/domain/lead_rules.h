@@ -19,6 +19,11 @@ bool IsValidLeadStatus(absl::string_view v);
 bool IsValidPhone(absl::string_view v);
 bool IsValidEmail(absl::string_view v);
 
+// Lower-case `value` and check it against the vocabulary; the
+// invalid_request names `field` and lists the allowed values.
+absl::Status NormalizeVertical(absl::string_view field, std::string& value);
+absl::Status NormalizeScoreTier(absl::string_view field, std::string& value);
+
 // hot >= 80, warm >= 60, else qualified.
 std::string TierForScore(int score);
 

@@ -131,6 +131,7 @@ grpc::Status WebhookServiceImpl::TestWebhook(grpc::ServerContext* ctx,
               event.mutable_webhook_test()->set_webhook_id(hook.id());
               event.mutable_webhook_test()->set_message(
                   "This is a test delivery from leadrelay.");
+              *event.mutable_webhook_test()->mutable_filters() = hook.filters();
               LR_ASSIGN_OR_RETURN(
                   store::AppendedEvent appended,
                   store::AppendEvent(conn, caller.account_id, std::move(event),

@@ -3,6 +3,7 @@
 #include "common/status_util.h"
 #include "domain/event_catalogue.h"
 #include "domain/input_limits.h"
+#include "domain/lead_filter.h"
 #include "domain/webhook_rules.h"
 #include "services/services.h"
 #include "store/webhooks_repo.h"
@@ -40,6 +41,9 @@ grpc::Status WebhookServiceImpl::CreateWebhook(
         if (req->name().size() > 100) {
           return InvalidRequest("name is longer than 100 characters");
         }
+        LR_ASSIGN_OR_RETURN(
+            domain::LeadFilter filters,
+            domain::ParseLeadFilter(req->filters(), "filters."));
         LR_ASSIGN_OR_RETURN(store::NewSecret secret,
                             ChooseSecret(req->secret()));
         return deps_.pool->InTransaction([&](Connection& conn) -> absl::Status {
@@ -58,7 +62,7 @@ grpc::Status WebhookServiceImpl::CreateWebhook(
           LR_ASSIGN_OR_RETURN(
               *resp->mutable_webhook(),
               store::InsertWebhook(conn, caller.account_id, deduplicated,
-                                   secret, *deps_.secret_box));
+                                   filters, secret, *deps_.secret_box));
           resp->set_webhook_id(resp->webhook().id());
           resp->set_secret(secret.value);
           return absl::OkStatus();
@@ -114,6 +118,10 @@ grpc::Status WebhookServiceImpl::UpdateWebhook(
           LR_RETURN_IF_ERROR(domain::ValidateSubscription(*change.events));
         }
         if (req->has_enabled()) change.enabled = req->enabled();
+        if (req->has_filters()) {
+          LR_ASSIGN_OR_RETURN(change.filters, domain::ParseLeadFilter(
+                                                  req->filters(), "filters."));
+        }
         return deps_.pool->Run([&](Connection& conn) -> absl::Status {
           LR_ASSIGN_OR_RETURN(
               *resp,

@@ -62,22 +62,21 @@ absl::StatusOr<AppendedEvent> AppendEvent(Connection& conn,
                                           v1::Event event, bool fan_out) {
   PrepareEvent(account_id, event);
   std::string body = event.SerializeAsString();
+  // An event that carries a lead goes only to endpoints whose filters admit
+  // it; the lead's fields are NULL for other events (see migration 0060).
+  bool has_lead = event.data_case() == v1::Event::kLead;
+  const v1::Lead& lead = event.lead().lead();
   // One statement: the pending deliveries (their foreign key to the event
   // is checked at commit), then the event under the account's event gate,
   // held shared from before its sequence number is taken until commit, so
   // readers wait for this transaction (see migration 0005).
   LR_ASSIGN_OR_RETURN(
-      Result r,
-      conn.Exec(
-          R"sql(
+      Result r, conn.Exec(
+                    R"sql(
       WITH d AS (
-        INSERT INTO deliveries (id, account_id, webhook_id, event_id,
-                                event_type)
-        SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''),
-               w.account_id, w.id, $1, $3
-        FROM webhooks w
-        WHERE $6 AND w.account_id = $2 AND w.enabled AND $3 = ANY (w.events)
-        RETURNING 1),
+        SELECT CASE WHEN $6 THEN leadrelay_queue_deliveries($2, $3,
+                 ARRAY[$1::text], ARRAY[$7::text], ARRAY[$8::text], ARRAY[$9::int])
+               ELSE 0 END AS queued),
       l AS (
         SELECT pg_advisory_xact_lock_shared(leadrelay_event_gate($2))),
       e AS (
@@ -86,9 +85,12 @@ absl::StatusOr<AppendedEvent> AppendEvent(Connection& conn,
                to_timestamp($5::float8 / 1000000)
         FROM l
         RETURNING seq)
-      SELECT e.seq, (SELECT count(*) FROM d) FROM e)sql",
-          {event.id(), account_id, event.type(), Param::Bytes(body),
-           absl::ToUnixMicros(FromTimestamp(event.created_at())), fan_out}));
+      SELECT e.seq, (SELECT queued FROM d) FROM e)sql",
+                    {event.id(), account_id, event.type(), Param::Bytes(body),
+                     absl::ToUnixMicros(FromTimestamp(event.created_at())),
+                     fan_out, has_lead ? Param(lead.vertical()) : Param::Null(),
+                     has_lead ? Param(lead.score_tier()) : Param::Null(),
+                     has_lead ? Param(lead.score()) : Param::Null()}));
   conn.WakeAfterCommit(kEventsChannel, account_id);
   AppendedEvent out;
   out.deliveries_queued = static_cast<int>(r.Int(0, 1));

@@ -11,7 +11,8 @@ namespace {
 
 constexpr char kColumns[] =
     "id, name, url, events, enabled, secret_hint, lr_us(created_at), "
-    "lr_us(updated_at), disabled_reason";
+    "lr_us(updated_at), disabled_reason, filter_verticals, "
+    "filter_score_tiers, filter_min_score";
 
 v1::Webhook WebhookFrom(const Result& r, int row) {
   v1::Webhook w;
@@ -24,6 +25,10 @@ v1::Webhook WebhookFrom(const Result& r, int row) {
   SetTimestamp(r.Time(row, 6), w.mutable_created_at());
   SetTimestamp(r.Time(row, 7), w.mutable_updated_at());
   w.set_disabled_reason(r.String(row, 8));
+  v1::LeadFilter* filters = w.mutable_filters();
+  for (auto& v : r.TextArray(row, 9)) filters->add_verticals(v);
+  for (auto& t : r.TextArray(row, 10)) filters->add_score_tiers(t);
+  filters->set_min_score(static_cast<int>(r.Int(row, 11)));
   return w;
 }
 
@@ -47,6 +52,7 @@ absl::StatusOr<int> CountWebhooksLocked(Connection& conn,
 absl::StatusOr<v1::Webhook> InsertWebhook(Connection& conn,
                                           const std::string& account_id,
                                           const v1::CreateWebhookRequest& req,
+                                          const domain::LeadFilter& filters,
                                           const NewSecret& secret,
                                           const crypto::SecretBox& box) {
   std::vector<std::string> events(req.events().begin(), req.events().end());
@@ -57,12 +63,16 @@ absl::StatusOr<v1::Webhook> InsertWebhook(Connection& conn,
       Result r,
       conn.Exec(
           absl::StrCat("INSERT INTO webhooks (id, account_id, name, url,"
-                       " events, secret, secret_key_id, secret_hint)"
-                       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                       " events, secret, secret_key_id, secret_hint,"
+                       " filter_verticals, filter_score_tiers,"
+                       " filter_min_score)"
+                       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
                        " RETURNING ",
                        kColumns),
           {id, account_id, req.name(), req.url(), Param::TextArray(events),
-           absl::Base64Escape(sealed.ciphertext), sealed.key_id, secret.hint}));
+           absl::Base64Escape(sealed.ciphertext), sealed.key_id, secret.hint,
+           Param::TextArray(filters.verticals),
+           Param::TextArray(filters.score_tiers), filters.min_score}));
   return WebhookFrom(r, 0);
 }
 
@@ -97,20 +107,33 @@ absl::StatusOr<v1::Webhook> UpdateWebhook(Connection& conn,
                                           const WebhookChange& c) {
   LR_ASSIGN_OR_RETURN(
       Result r,
-      conn.Exec(absl::StrCat("UPDATE webhooks SET"
-                             " name = coalesce($3, name),"
-                             " url = coalesce($4, url),"
-                             " events = coalesce($5::text[], events),"
-                             " enabled = coalesce($6::boolean, enabled),"
-                             " disabled_reason = CASE WHEN $6::boolean THEN '' "
-                             "ELSE disabled_reason END,"
-                             " updated_at = now()"
-                             " WHERE account_id = $1 AND id = $2 RETURNING ",
-                             kColumns),
-                {account_id, id, c.name ? Param(*c.name) : Param::Null(),
-                 c.url ? Param(*c.url) : Param::Null(),
-                 c.events ? Param::TextArray(*c.events) : Param::Null(),
-                 c.enabled ? Param(*c.enabled) : Param::Null()}));
+      conn.Exec(
+          absl::StrCat(
+              "UPDATE webhooks SET"
+              " name = coalesce($3, name),"
+              " url = coalesce($4, url),"
+              " events = coalesce($5::text[], events),"
+              " enabled = coalesce($6::boolean, enabled),"
+              " disabled_reason = CASE WHEN $6::boolean THEN '' "
+              "ELSE disabled_reason END,"
+              " filter_verticals = CASE WHEN $7::boolean THEN $8::text[]"
+              " ELSE filter_verticals END,"
+              " filter_score_tiers = CASE WHEN $7::boolean THEN"
+              " $9::text[] ELSE filter_score_tiers END,"
+              " filter_min_score = CASE WHEN $7::boolean THEN $10::int"
+              " ELSE filter_min_score END,"
+              " updated_at = now()"
+              " WHERE account_id = $1 AND id = $2 RETURNING ",
+              kColumns),
+          {account_id, id, c.name ? Param(*c.name) : Param::Null(),
+           c.url ? Param(*c.url) : Param::Null(),
+           c.events ? Param::TextArray(*c.events) : Param::Null(),
+           c.enabled ? Param(*c.enabled) : Param::Null(), c.filters.has_value(),
+           Param::TextArray(c.filters ? c.filters->verticals
+                                      : std::vector<std::string>{}),
+           Param::TextArray(c.filters ? c.filters->score_tiers
+                                      : std::vector<std::string>{}),
+           c.filters ? c.filters->min_score : 0}));
   if (r.rows() == 0) return NotFound("webhook", id);
   return WebhookFrom(r, 0);
 }

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "crypto/secret_box.h"
+#include "domain/lead_filter.h"
 #include "leadrelay/v1/webhook.pb.h"
 #include "store/pg.h"
 
@@ -30,9 +31,11 @@ struct NewSecret {
 // moved to another row does not open.
 std::string SecretContext(const std::string& webhook_id);
 
+// `filters` validated (domain::ParseLeadFilter); req.filters is not read.
 absl::StatusOr<v1::Webhook> InsertWebhook(Connection& conn,
                                           const std::string& account_id,
                                           const v1::CreateWebhookRequest& req,
+                                          const domain::LeadFilter& filters,
                                           const NewSecret& secret,
                                           const crypto::SecretBox& box);
 absl::StatusOr<std::vector<v1::Webhook>> ListWebhooks(
@@ -46,6 +49,7 @@ struct WebhookChange {
   std::optional<std::string> url;
   std::optional<std::vector<std::string>> events;
   std::optional<bool> enabled;
+  std::optional<domain::LeadFilter> filters;  // replaces all three parts
 };
 absl::StatusOr<v1::Webhook> UpdateWebhook(Connection& conn,
                                           const std::string& account_id,

@@ -6,19 +6,22 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "domain/lead_filter.h"
 #include "leadrelay/v1/event.pb.h"
 
 namespace leadrelay::stream {
 
 struct EventFilter {
   std::vector<std::string> types;
-  std::vector<std::string> verticals;
-  std::vector<std::string> score_tiers;
+  // When set, only lead events whose lead matches (other events are left
+  // out: a stream asked for solar leads wants nothing else).
+  domain::LeadFilter lead;
 
   bool Matches(const v1::Event& event) const;
 };
 
-// Validates the request's vocabularies (event types, verticals, tiers).
+// Validates the request's vocabularies (event types, verticals, tiers,
+// min_score).
 absl::StatusOr<EventFilter> FilterFromRequest(
     const v1::StreamEventsRequest& request);
 

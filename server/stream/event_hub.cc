@@ -22,7 +22,7 @@ namespace leadrelay::stream {
 // copies share the underlying slices). The payload is kept only in `wire`.
 struct EventHub::Entry {
   store::EventPosition position;
-  v1::Event key;  // type, and a lead's vertical and score tier
+  v1::Event key;  // type, and a lead's vertical, score tier and score
   grpc::ByteBuffer wire;
   size_t bytes = 0;  // what the entry costs its account's budget
 };
@@ -48,6 +48,7 @@ Event MakeEntry(store::StoredEvent stored) {
     v1::Lead* lead = entry->key.mutable_lead()->mutable_lead();
     lead->set_vertical(event.lead().lead().vertical());
     lead->set_score_tier(event.lead().lead().score_tier());
+    lead->set_score(event.lead().lead().score());
   }
   v1::StreamEventsResponse message;
   message.set_cursor(event.cursor());

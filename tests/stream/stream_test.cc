@@ -322,6 +322,28 @@ TEST_F(StreamTest, VerticalAndTierFiltersDeliverOnlyMatchingLeadEvents) {
   ExpectSameEvents(sub_warm_new, want_warm_new, "warm lead.new");
 }
 
+TEST_F(StreamTest, MinScoreFilterDeliversOnlyLeadEventsScoringAtLeastIt) {
+  v1::Event marker = Dm("marker");
+  v1::StreamEventsRequest request = After(marker.cursor());
+  request.set_min_score(75);
+  Subscription sub(events(), key_, request);
+  CreateLead("solar", 74, key_);
+  CreateLead("property", 75, key_);  // the bound is included
+  Dm("not a lead");
+  CreateLead("b2b", 100, key_);  // sentinel
+  ASSERT_FALSE(HasFailure());
+
+  std::vector<v1::Event> want;
+  for (const v1::Event& e : Logged(marker.cursor())) {
+    if (e.type() == "lead.new" && e.lead().lead().score() >= 75) {
+      want.push_back(e);
+    }
+  }
+  ASSERT_EQ(want.size(), 2u);
+  ASSERT_TRUE(sub.WaitForEvents(2)) << sub.Summary();
+  ExpectSameEvents(sub, want, "min_score 75");
+}
+
 // --- Resume, since ---------------------------------------------------------
 
 TEST_F(StreamTest, ResumeFromACursorAfterADisconnectHasNoGapAndNoDuplicate) {
@@ -681,6 +703,11 @@ TEST_F(StreamTest, RefusesBadCursorsAndUnknownTypesVerticalsAndTiers) {
   {
     Case c{"unknown tier", {}};
     c.request.add_score_tiers("lukewarm");
+    cases.push_back(c);
+  }
+  {
+    Case c{"min_score over 100", {}};
+    c.request.set_min_score(101);
     cases.push_back(c);
   }
   for (const Case& c : cases) {
