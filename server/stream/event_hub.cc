@@ -13,6 +13,7 @@
 #include "grpcpp/impl/codegen/proto_utils.h"
 #include "grpcpp/support/proto_buffer_writer.h"
 #include "ops/server_metrics.h"
+#include "store/event_retention_repo.h"
 #include "store/proto_time.h"
 
 namespace leadrelay::stream {
@@ -679,6 +680,12 @@ absl::StatusOr<grpc::ServerWriteReactor<grpc::ByteBuffer>*> EventHub::Open(
                         store::PositionsAt(conn, caller.account_id, since));
     latest = positions.latest;
     start = after.has_value() ? *after : positions.at_time;
+    // A resume into what retention removed is refused, not replayed with
+    // a gap.
+    LR_RETURN_IF_ERROR(store::CheckResumable(
+        conn, caller.account_id, after,
+        since == absl::InfiniteFuture() ? std::nullopt
+                                        : std::optional<absl::Time>(since)));
     // A cursor past the newest event was not issued by this API; accepting
     // it would leave the stream silent until the log caught up.
     if (latest < start) {
