@@ -2,6 +2,33 @@
 -- lookups too (contact digests, event links), read from the stored protobuf
 -- bodies, so erasure by phone or email finds them and rewrites their events.
 
+-- The varint at byte `pos` of `msg`: its value and the position after it
+-- (NULLs when `msg` ends first or the varint is too long).
+CREATE FUNCTION leadrelay_pb_varint(msg bytea, pos int,
+                                    OUT value bigint, OUT next int)
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+DECLARE
+  shift int := 0;
+  b int;
+BEGIN
+  value := 0;
+  next := pos;
+  LOOP
+    IF next >= length(msg) OR shift > 63 THEN
+      value := NULL;
+      next := NULL;
+      RETURN;
+    END IF;
+    b := get_byte(msg, next);
+    next := next + 1;
+    value := value | ((b & 127)::bigint << shift);
+    shift := shift + 7;
+    EXIT WHEN b < 128;
+  END LOOP;
+END
+$$;
+
 -- The first length-delimited field number `field` of the protobuf message
 -- `msg` (NULL when absent or when the bytes are not a message). Enough of
 -- the wire format to walk leadrelay's messages: varint, 64-bit,
@@ -11,47 +38,23 @@ LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
 DECLARE
   pos int := 0;
-  n int := length(msg);
   tag bigint;
   len bigint;
-  shift int;
-  b int;
 BEGIN
-  WHILE pos < n LOOP
-    tag := 0;
-    shift := 0;
-    LOOP
-      IF pos >= n OR shift > 63 THEN RETURN NULL; END IF;
-      b := get_byte(msg, pos);
-      pos := pos + 1;
-      tag := tag | ((b & 127)::bigint << shift);
-      shift := shift + 7;
-      EXIT WHEN b < 128;
-    END LOOP;
+  WHILE pos < length(msg) LOOP
+    SELECT v.value, v.next INTO tag, pos FROM leadrelay_pb_varint(msg, pos) v;
+    IF pos IS NULL THEN RETURN NULL; END IF;
     CASE tag & 7
       WHEN 0 THEN
-        LOOP
-          IF pos >= n THEN RETURN NULL; END IF;
-          b := get_byte(msg, pos);
-          pos := pos + 1;
-          EXIT WHEN b < 128;
-        END LOOP;
+        SELECT v.next INTO pos FROM leadrelay_pb_varint(msg, pos) v;
       WHEN 1 THEN
         pos := pos + 8;
       WHEN 5 THEN
         pos := pos + 4;
       WHEN 2 THEN
-        len := 0;
-        shift := 0;
-        LOOP
-          IF pos >= n OR shift > 63 THEN RETURN NULL; END IF;
-          b := get_byte(msg, pos);
-          pos := pos + 1;
-          len := len | ((b & 127)::bigint << shift);
-          shift := shift + 7;
-          EXIT WHEN b < 128;
-        END LOOP;
-        IF len > n - pos THEN RETURN NULL; END IF;
+        SELECT v.value, v.next INTO len, pos
+        FROM leadrelay_pb_varint(msg, pos) v;
+        IF pos IS NULL OR len > length(msg) - pos THEN RETURN NULL; END IF;
         IF tag >> 3 = field THEN
           RETURN substring(msg FROM pos + 1 FOR len::int);
         END IF;
@@ -59,6 +62,7 @@ BEGIN
       ELSE
         RETURN NULL;
     END CASE;
+    IF pos IS NULL THEN RETURN NULL; END IF;
   END LOOP;
   RETURN NULL;
 END

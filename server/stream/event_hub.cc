@@ -407,8 +407,18 @@ void EventHub::Fetch(const std::shared_ptr<Feed>& feed) {
     size_t read_bytes = 0;
     {
       absl::MutexLock lock(&feed->mu);
+      auto drop_oldest = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(feed->mu) {
+        feed->base = feed->ring.front()->position;
+        feed->ring_bytes -= feed->ring.front()->bytes;
+        feed->ring.pop_front();
+      };
       for (auto& e : events) {
         if (!(feed->head < e.position)) continue;
+        // An erasure rewrote events the ring may hold: drop them, so
+        // subscribers behind read the rewritten ones from the log.
+        if (e.event.type() == "lead.erased") {
+          while (!feed->ring.empty()) drop_oldest();
+        }
         feed->head = e.position;
         Event entry = MakeEntry(std::move(e));
         read_bytes += entry->bytes;
@@ -419,9 +429,7 @@ void EventHub::Fetch(const std::shared_ptr<Feed>& feed) {
       while (!feed->ring.empty() &&
              (feed->ring.size() > options_.ring_capacity ||
               feed->ring_bytes > options_.ring_max_bytes)) {
-        feed->base = feed->ring.front()->position;
-        feed->ring_bytes -= feed->ring.front()->bytes;
-        feed->ring.pop_front();
+        drop_oldest();
       }
       if (!events.empty()) {
         auto& subs = feed->streams;

@@ -8,20 +8,17 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "delivery/delivery_env.h"
-#include "gateway/http_client.h"
+#include "delivery/rest_server_suite.h"
 #include "gtest/gtest.h"
 
 namespace leadrelay::dtest {
 namespace {
 
-using gateway::testing::Fetch;
 using gateway::testing::HttpResponse;
 using ::grpc::StatusCode;
 using itest::Authorize;
@@ -43,70 +40,25 @@ std::string UrlEncode(const std::string& s) {
   return out;
 }
 
-class EventRetentionTest : public ::testing::Test {
+class EventRetentionTest : public RestServerSuite {
  protected:
   static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<DeliveryEnv>> env = DeliveryEnv::Create();
-    if (!env.ok()) {
-      setup_error_ = env.status().ToString();
-      return;
-    }
-    absl::StatusOr<int> port = itest::PickFreePort();
-    if (!port.ok()) {
-      setup_error_ = port.status().ToString();
-      return;
-    }
-    http_port_ = *port;
-    absl::StatusOr<int> server = (*env)->StartServer(
-        // No dispatcher: deliveries stay pending (see
-        // EventsAPendingDeliveryNeedsAreKept).
-        {"--event_retention=720h", "--event_prune_interval=100ms",
-         "--dispatch_webhooks=false", "--allow_webhook_hosts=127.0.0.1",
-         absl::StrCat("--http_address=127.0.0.1:", http_port_),
-         absl::StrCat("--gateway_config=", LEADRELAY_SOURCE_DIR,
-                      "/gateway/envoy.yaml"),
-         absl::StrCat("--descriptor_set=", LEADRELAY_DESCRIPTOR_SET)});
-    if (!server.ok()) {
-      setup_error_ = server.status().ToString();
-      return;
-    }
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (Fetch(http_port_, "GET", "/openapi.json").status != 200) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        setup_error_ = "REST gateway not serving";
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+    // No dispatcher: deliveries stay pending (see
+    // EventsAPendingDeliveryNeedsAreKept).
+    StartSuite({"--event_retention=720h", "--event_prune_interval=100ms",
+                "--dispatch_webhooks=false",
+                "--allow_webhook_hosts=127.0.0.1"});
+    if (env_ == nullptr) return;
     // A plan that keeps events forever, and one that keeps them a day.
-    absl::Status plans = (*env)->db().Exec(
+    absl::Status plans = env_->db().Exec(
         "INSERT INTO plans (name, rate_limit_per_minute, monthly_quota, "
         "event_retention_days) VALUES ('archive', 0, 0, 0), "
         "('short', 0, 0, 1)");
     if (!plans.ok()) {
       setup_error_ = plans.ToString();
-      return;
-    }
-    env_ = *std::move(env);
-  }
-  static void TearDownTestSuite() {
-    if (env_ != nullptr && failed_) env_->KeepLogs();
-    env_.reset();
-  }
-
-  void SetUp() override {
-    ASSERT_NE(env_, nullptr) << "set-up failed: " << setup_error_;
-  }
-
-  void TearDown() override {
-    if (HasFailure() && env_ != nullptr) {
-      failed_ = true;
-      std::cerr << env_->LogTails() << std::flush;
+      env_.reset();
     }
   }
-
-  Api& api() { return env_->api(0); }
-  itest::PgConnection& db() { return env_->db(); }
 
   Account NewAccount(const std::string& plan = "enterprise") {
     absl::StatusOr<Account> account =
@@ -137,9 +89,8 @@ class EventRetentionTest : public ::testing::Test {
   }
 
   bool Exists(const v1::Event& event) {
-    absl::StatusOr<int64_t> n = db().QueryInt(
-        "SELECT count(*) FROM events WHERE id = $1", {event.id()});
-    return n.ok() && *n == 1;
+    return Count("SELECT count(*) FROM events WHERE id = $1", {event.id()}) ==
+           1;
   }
 
   grpc::Status ListAfter(const Account& account, const std::string& after,
@@ -167,11 +118,6 @@ class EventRetentionTest : public ::testing::Test {
     }
     return reader->Finish();
   }
-
-  static inline std::unique_ptr<DeliveryEnv> env_;
-  static inline std::string setup_error_;
-  static inline bool failed_ = false;
-  static inline int http_port_ = 0;
 };
 
 TEST_F(EventRetentionTest, ResumeFromAPrunedCursorGetsTheOldestCursor) {
@@ -213,9 +159,8 @@ TEST_F(EventRetentionTest, ResumeFromAPrunedCursorGetsTheOldestCursor) {
   EXPECT_EQ(after_e2.events_size(), 1);
 
   // REST: 400 with the reason and the oldest cursor as a field.
-  HttpResponse rest =
-      Fetch(http_port_, "GET", "/v1/events?after=" + UrlEncode(e1.cursor()), "",
-            {"Authorization: Bearer " + account.admin_key});
+  HttpResponse rest = Rest(account.admin_key, "GET",
+                           "/v1/events?after=" + UrlEncode(e1.cursor()));
   EXPECT_EQ(rest.status, 400);
   EXPECT_TRUE(absl::StrContains(rest.body, "\"code\":\"cursor_expired\""))
       << rest.body;

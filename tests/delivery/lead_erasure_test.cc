@@ -14,7 +14,6 @@
 #include <memory>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -24,15 +23,13 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "delivery/column_scan.h"
-#include "delivery/delivery_env.h"
 #include "delivery/http_receiver.h"
-#include "gateway/http_client.h"
+#include "delivery/rest_server_suite.h"
 #include "gtest/gtest.h"
 
 namespace leadrelay::dtest {
 namespace {
 
-using gateway::testing::Fetch;
 using gateway::testing::HttpResponse;
 using ::grpc::StatusCode;
 using itest::Authorize;
@@ -99,74 +96,33 @@ Reply Echo(const ReceivedRequest& request) {
   return reply;
 }
 
-class LeadErasureTest : public ::testing::Test {
+class LeadErasureTest : public RestServerSuite {
  protected:
   static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<DeliveryEnv>> env = DeliveryEnv::Create();
-    if (!env.ok()) {
-      setup_error_ = env.status().ToString();
-      return;
-    }
-    absl::StatusOr<int> port = itest::PickFreePort();
-    if (!port.ok()) {
-      setup_error_ = port.status().ToString();
-      return;
-    }
-    http_port_ = *port;
     // A failed attempt is retried only after an hour: its delivery stays
     // pending while the test erases the lead.
-    absl::StatusOr<int> server = (*env)->StartServer(
-        {"--allow_webhook_hosts=127.0.0.1,localhost", "--retry_schedule=1h",
-         "--retry_jitter=0", "--dispatcher_poll_interval=200ms",
-         "--webhook_timeout=5s",
-         absl::StrCat("--http_address=127.0.0.1:", http_port_),
-         absl::StrCat("--gateway_config=", LEADRELAY_SOURCE_DIR,
-                      "/gateway/envoy.yaml"),
-         absl::StrCat("--descriptor_set=", LEADRELAY_DESCRIPTOR_SET)});
-    if (!server.ok()) {
-      setup_error_ = server.status().ToString();
-      return;
-    }
-    // The gateway starts after the gRPC server; a bounded start-up poll.
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (Fetch(http_port_, "GET", "/openapi.json").status != 200) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        setup_error_ = "REST gateway not serving";
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    absl::StatusOr<Account> other = (*env)->Bootstrap("other-account");
+    StartSuite({"--allow_webhook_hosts=127.0.0.1,localhost",
+                "--retry_schedule=1h", "--retry_jitter=0",
+                "--dispatcher_poll_interval=200ms", "--webhook_timeout=5s"});
+    if (env_ == nullptr) return;
+    absl::StatusOr<Account> other = env_->Bootstrap("other-account");
     if (!other.ok()) {
       setup_error_ = other.status().ToString();
+      env_.reset();
       return;
     }
     other_ = *other;
-    env_ = *std::move(env);
-  }
-  static void TearDownTestSuite() {
-    if (env_ != nullptr && failed_) env_->KeepLogs();
-    env_.reset();
   }
 
   void SetUp() override {
-    ASSERT_NE(env_, nullptr) << "set-up failed: " << setup_error_;
+    RestServerSuite::SetUp();
+    if (HasFatalFailure()) return;
     absl::StatusOr<Account> account =
         env_->Bootstrap(itest::UniqueName("acct"));
     ASSERT_TRUE(account.ok()) << account.status();
     account_ = *account;
     key_ = account_.admin_key;
   }
-
-  void TearDown() override {
-    if (HasFailure() && env_ != nullptr) {
-      failed_ = true;
-      std::cerr << env_->LogTails() << std::flush;
-    }
-  }
-
-  Api& api() { return env_->api(0); }
-  itest::PgConnection& db() { return env_->db(); }
 
   std::unique_ptr<HttpReceiver> NewReceiver(HttpReceiver::Responder r) {
     absl::StatusOr<std::unique_ptr<HttpReceiver>> receiver =
@@ -223,17 +179,16 @@ class LeadErasureTest : public ::testing::Test {
 
   HttpResponse Rest(const std::string& method, const std::string& target,
                     const std::string& body = "",
-                    const std::string& request_id = "") {
-    std::vector<std::string> headers = {"Authorization: Bearer " + key_};
-    if (!request_id.empty()) headers.push_back("X-Request-Id: " + request_id);
-    return Fetch(http_port_, method, target, body, headers);
+                    const std::vector<std::string>& headers = {}) {
+    return RestServerSuite::Rest(key_, method, target, body, headers);
   }
 
-  int64_t Count(const std::string& sql,
-                const std::vector<std::string>& params) {
-    absl::StatusOr<int64_t> n = db().QueryInt(sql, params);
-    EXPECT_TRUE(n.ok()) << n.status();
-    return n.ok() ? *n : -1;
+  // lead.erased events of the test's account.
+  int64_t ErasedEvents() {
+    return Count(
+        "SELECT count(*) FROM events WHERE account_id = $1 "
+        "AND type = 'lead.erased'",
+        {account_.id});
   }
 
   // Where the person's data is stored, as "table.column: needle".
@@ -252,11 +207,7 @@ class LeadErasureTest : public ::testing::Test {
     return false;
   }
 
-  static inline std::unique_ptr<DeliveryEnv> env_;
-  static inline std::string setup_error_;
-  static inline bool failed_ = false;
   static inline Account other_;
-  static inline int http_port_ = 0;
   Account account_;
   std::string key_;
 };
@@ -333,8 +284,8 @@ TEST_F(LeadErasureTest, EraseLeavesNoTraceAnywhereAndAnnouncesIt) {
       << absl::StrJoin(before, "\n");
 
   // Erased over REST, tagged with a request id.
-  HttpResponse erased =
-      Rest("POST", "/v1/leads/" + lead.id() + ":erase", "{}", "erase-req-1");
+  HttpResponse erased = Rest("POST", "/v1/leads/" + lead.id() + ":erase", "{}",
+                             {"X-Request-Id: erase-req-1"});
   ASSERT_EQ(erased.status, 200) << erased.body;
   EXPECT_TRUE(absl::StrContains(erased.body, lead.id())) << erased.body;
   EXPECT_TRUE(absl::StrContains(erased.body, "\"request_id\":\"erase-req-1\""))
@@ -358,6 +309,28 @@ TEST_F(LeadErasureTest, EraseLeavesNoTraceAnywhereAndAnnouncesIt) {
   }));
   EXPECT_EQ(announced.lead_erased().lead_id(), lead.id());
   EXPECT_TRUE(announced.lead_erased().has_erased_at());
+  // A replay from the start, while the server still streams the account
+  // (its memory held the lead's events), shows them only as rewritten.
+  {
+    grpc::ClientContext context;
+    Authorize(&context, key_);
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(60));
+    auto replay = api().events->StreamEvents(&context, stream_request);
+    int lead_events = 0;
+    ASSERT_TRUE(ReadUntil(*replay, [&](const v1::Event& e) {
+      if (e.has_lead() && e.lead().lead().id() == lead.id()) {
+        ++lead_events;
+        std::string bytes = e.SerializeAsString();
+        for (const std::string& needle : person.Needles()) {
+          EXPECT_FALSE(absl::StrContains(bytes, needle)) << e.type();
+        }
+      }
+      return e.type() == "lead.erased";
+    }));
+    EXPECT_EQ(lead_events, 2);
+    context.TryCancel();
+  }
   ASSERT_TRUE(subscriber->WaitUntil(
       [&](const std::vector<ReceivedRequest>& requests) {
         for (const ReceivedRequest& r : requests) {
@@ -412,10 +385,7 @@ TEST_F(LeadErasureTest, EraseLeavesNoTraceAnywhereAndAnnouncesIt) {
   EXPECT_EQ(first.SerializeAsString(), again.SerializeAsString());
   EXPECT_EQ(first.event_id(), announced.id());
   EXPECT_EQ(first.request_id(), "erase-req-1");
-  EXPECT_EQ(Count("SELECT count(*) FROM events WHERE account_id = $1 "
-                  "AND type = 'lead.erased'",
-                  {account_.id}),
-            1);
+  EXPECT_EQ(ErasedEvents(), 1);
   stream_context.TryCancel();
 }
 
@@ -500,10 +470,7 @@ TEST_F(LeadErasureTest, BulkFormFindsLeadsByEachKey) {
   v1::EraseLeadsResponse repeated;
   ASSERT_TRUE(IsOk(EraseLeads(key_, request, &repeated)));
   EXPECT_EQ(repeated.erasures_size(), 0);
-  EXPECT_EQ(Count("SELECT count(*) FROM events WHERE account_id = $1 "
-                  "AND type = 'lead.erased'",
-                  {account_.id}),
-            4);
+  EXPECT_EQ(ErasedEvents(), 4);
 }
 
 TEST_F(LeadErasureTest, BulkFormIsBoundedPerRequest) {
@@ -533,10 +500,7 @@ TEST_F(LeadErasureTest, BulkFormIsBoundedPerRequest) {
   v1::Lead read;
   ASSERT_TRUE(IsOk(GetLead(key_, lead.id(), &read)));
   EXPECT_EQ(read.phone(), person.phone);
-  EXPECT_EQ(Count("SELECT count(*) FROM events WHERE account_id = $1 "
-                  "AND type = 'lead.erased'",
-                  {account_.id}),
-            0);
+  EXPECT_EQ(ErasedEvents(), 0);
 }
 
 // Leads written before migration 0070 have no lookups; 0072 rebuilds them
