@@ -98,6 +98,12 @@ std::string ReplyBody(int code, absl::string_view message,
     absl::StrAppend(&body,
                     ",\"retry_after_seconds\":", *details.retry_after_seconds);
   }
+  // Other ErrorInfo metadata (e.g. cursor_expired's oldest_cursor) as
+  // fields of their own, so REST clients need not parse the message.
+  for (const auto& [key, value] : details.metadata) {
+    if (key == "retry_after_seconds") continue;
+    absl::StrAppend(&body, ",", JsonQuote(key), ":", JsonQuote(value));
+  }
   body.push_back('}');
   return body;
 }

@@ -38,6 +38,7 @@
 #include "ops/operations.h"
 #include "ops/server_metrics.h"
 #include "store/commit_notifier.h"
+#include "store/event_pruner.h"
 #include "store/events_repo.h"
 #include "store/lead_batcher.h"
 #include "store/migrations.h"
@@ -154,6 +155,11 @@ ABSL_FLAG(std::vector<std::string>, trusted_proxies, {},
           "x-leadrelay-client-address header names the client");
 ABSL_FLAG(absl::Duration, delivery_retention, absl::Hours(24 * 30),
           "keep finished deliveries and their attempts this long");
+ABSL_FLAG(absl::Duration, event_retention, absl::Hours(24 * 30),
+          "keep events this long unless the account's plan says otherwise "
+          "(plans.event_retention_days); 0 keeps them forever");
+ABSL_FLAG(absl::Duration, event_prune_interval, absl::Minutes(10),
+          "how often expired events are pruned");
 
 ABSL_FLAG(bool, metrics, true,
           "collect metrics and serve GET /metrics (REST and admin ports)");
@@ -364,6 +370,9 @@ int Run() {
   if (dispatcher != nullptr) dispatcher->Start();
   std::atomic<bool> dispatching{dispatcher != nullptr};
   store::LeadBatcher lead_batcher(pool);
+  store::EventPruner event_pruner(pool,
+                                  {absl::GetFlag(FLAGS_event_retention),
+                                   absl::GetFlag(FLAGS_event_prune_interval)});
   ServiceDeps deps{&pool, &authorizer, {}, dispatcher.get(), &hub};
   deps.lead_batcher = &lead_batcher;
   deps.secret_box = &secret_box;

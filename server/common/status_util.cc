@@ -20,6 +20,34 @@ absl::Status InvalidRequest(absl::string_view message) {
   return WithReason(absl::InvalidArgumentError(message), kReasonInvalidRequest);
 }
 
+absl::Status InvalidRequest(absl::string_view message,
+                            absl::string_view reason) {
+  return WithReason(absl::InvalidArgumentError(message), reason);
+}
+
+absl::Status LeadErased(absl::string_view id, absl::string_view erased_at) {
+  return WithReason(absl::NotFoundError(absl::StrCat(
+                        "lead '", EchoValue(id), "' was erased at ", erased_at,
+                        "; only its tombstone remains")),
+                    kReasonLeadErased);
+}
+
+absl::Status CursorExpired(absl::string_view message,
+                           absl::string_view oldest_cursor) {
+  absl::Status status = WithReason(
+      absl::FailedPreconditionError(absl::StrCat(
+          message,
+          "; resume from the oldest event kept with after=", oldest_cursor)),
+      kReasonCursorExpired);
+  return WithMetadata(std::move(status), "oldest_cursor", oldest_cursor);
+}
+
+absl::Status WithMetadata(absl::Status status, absl::string_view key,
+                          absl::string_view value) {
+  status.SetPayload(absl::StrCat(kMetadataUrlPrefix, key), absl::Cord(value));
+  return status;
+}
+
 absl::Status Unauthorized(absl::string_view message) {
   return WithReason(absl::UnauthenticatedError(message), kReasonUnauthorized);
 }

@@ -31,8 +31,17 @@ inline constexpr absl::string_view kReasonTooManyKeys = "too_many_keys";
 // a slot frees when one of the key's own streams ends, not after a delay).
 inline constexpr absl::string_view kReasonTooManyStreams = "too_many_streams";
 inline constexpr absl::string_view kReasonAuthThrottled = "auth_throttled";
+// Data lifecycle: a read of an erased lead (404), an EraseLeads call over its
+// key limit (400), a resume from an event position retention removed (400).
+inline constexpr absl::string_view kReasonLeadErased = "lead_erased";
+inline constexpr absl::string_view kReasonEraseBatchTooLarge =
+    "erase_batch_too_large";
+inline constexpr absl::string_view kReasonCursorExpired = "cursor_expired";
 
 absl::Status InvalidRequest(absl::string_view message);
+// INVALID_ARGUMENT with a reason of its own (e.g. erase_batch_too_large).
+absl::Status InvalidRequest(absl::string_view message,
+                            absl::string_view reason);
 absl::Status Unauthorized(absl::string_view message);
 absl::Status Forbidden(absl::string_view message);
 // PERMISSION_DENIED with a reason of its own (e.g. account_suspended).
@@ -50,6 +59,19 @@ absl::Status TooManyKeys(int max);
 // RESOURCE_EXHAUSTED with `reason`, and a retry delay when waiting helps.
 absl::Status LimitReached(absl::string_view reason, absl::string_view message,
                           std::optional<int> retry_after_seconds = {});
+// NOT_FOUND lead_erased: the lead exists only as a tombstone.
+absl::Status LeadErased(absl::string_view id, absl::string_view erased_at);
+// FAILED_PRECONDITION cursor_expired: events after the position asked for
+// were removed by retention; `oldest_cursor` resumes at the oldest kept.
+absl::Status CursorExpired(absl::string_view message,
+                           absl::string_view oldest_cursor);
+// Attaches `key`=`value` to `status`, published in the error's
+// google.rpc.ErrorInfo metadata (and so in the REST error body).
+absl::Status WithMetadata(absl::Status status, absl::string_view key,
+                          absl::string_view value);
+// Calls `visit(key, value)` for each WithMetadata pair of `status`.
+template <typename Visit>
+void ForEachMetadata(const absl::Status& status, Visit visit);
 // Logged in full by the caller; the client sees only a generic message.
 absl::Status Internal(absl::string_view message);
 
@@ -62,6 +84,18 @@ std::string EchoValue(absl::string_view value);
 std::string ReasonOf(const absl::Status& status);
 // Seconds to wait before retrying, for rate-limited statuses.
 std::optional<int> RetryAfterSecondsOf(const absl::Status& status);
+
+inline constexpr absl::string_view kMetadataUrlPrefix =
+    "leadrelay.dev/metadata/";
+
+template <typename Visit>
+void ForEachMetadata(const absl::Status& status, Visit visit) {
+  status.ForEachPayload([&](absl::string_view url, const absl::Cord& value) {
+    if (url.substr(0, kMetadataUrlPrefix.size()) == kMetadataUrlPrefix) {
+      visit(url.substr(kMetadataUrlPrefix.size()), std::string(value));
+    }
+  });
+}
 
 }  // namespace leadrelay
 

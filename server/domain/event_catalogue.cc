@@ -34,6 +34,8 @@ constexpr EventKind kKinds[] = {
     {"connection.completed", Case::kConnection},
     {"webhook.test", Case::DATA_NOT_SET},
     {"webhook.disabled", Case::DATA_NOT_SET},
+    // LeadService.EraseLead / EraseLeads.
+    {"lead.erased", Case::DATA_NOT_SET},
 };
 
 const EventKind* Find(absl::string_view type) {

@@ -89,6 +89,11 @@ bool IsTimestamp(const FieldDescriptor& field) {
 
 absl::Status CheckMessage(const Message& message, const std::string& prefix);
 
+bool IsLookupKeyList(const FieldDescriptor& field) {
+  return field.name() == "external_ids" || field.name() == "phones" ||
+         field.name() == "emails";
+}
+
 absl::Status CheckValue(const Message& message, const Reflection& reflection,
                         const FieldDescriptor& field, int index,
                         const std::string& path) {
@@ -132,7 +137,8 @@ absl::Status CheckMessage(const Message& message, const std::string& prefix) {
     int size = reflection.FieldSize(message, field);
     int max = field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE
                   ? kMaxRepeatedMessages
-                  : kMaxListEntries;
+              : IsLookupKeyList(*field) ? kMaxLookupKeyEntries
+                                        : kMaxListEntries;
     if (size > max) {
       return InvalidRequest(
           absl::StrCat(path, " has ", size, " entries; the limit is ", max));

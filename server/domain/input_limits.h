@@ -43,6 +43,9 @@ inline constexpr size_t kMaxUrlBytes = 2048;
 inline constexpr size_t kMaxFreeTextBytes = 16 * 1024;
 // Entries of a repeated string (vocabulary lists: scopes, events, types...).
 inline constexpr int kMaxListEntries = 32;
+// Entries of a list of lookup keys (`external_ids`, `phones`, `emails`:
+// EraseLeads), whose call bounds their total itself (erase_batch_too_large).
+inline constexpr int kMaxLookupKeyEntries = 100;
 // Entries of a repeated message (profiles, posts, assets of an event).
 inline constexpr int kMaxRepeatedMessages = 1000;
 // Echoed input in error messages is cut to this many bytes plus "…".

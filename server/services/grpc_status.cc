@@ -34,6 +34,9 @@ grpc::Status ToGrpcStatus(const absl::Status& status,
     retry_info.mutable_retry_delay()->set_seconds(*retry);
     details.add_details()->PackFrom(retry_info);
   }
+  ForEachMetadata(status, [&](absl::string_view key, std::string value) {
+    (*info.mutable_metadata())[std::string(key)] = std::move(value);
+  });
   details.add_details()->PackFrom(info);
   return grpc::Status(code, message, details.SerializeAsString());
 }

@@ -58,6 +58,13 @@ class LeadServiceImpl final : public v1::LeadService::Service {
   grpc::Status UpdateLead(grpc::ServerContext* ctx,
                           const v1::UpdateLeadRequest* req,
                           v1::Lead* resp) override;
+  // In lead_erasure_service.cc.
+  grpc::Status EraseLead(grpc::ServerContext* ctx,
+                         const v1::EraseLeadRequest* req,
+                         v1::LeadErasure* resp) override;
+  grpc::Status EraseLeads(grpc::ServerContext* ctx,
+                          const v1::EraseLeadsRequest* req,
+                          v1::EraseLeadsResponse* resp) override;
 
  private:
   ServiceDeps deps_;

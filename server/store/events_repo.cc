@@ -8,6 +8,7 @@
 #include "common/random_ids.h"
 #include "common/status_util.h"
 #include "crypto/cursor_cipher.h"
+#include "store/event_retention_repo.h"
 #include "store/proto_time.h"
 
 namespace leadrelay::store {
@@ -159,6 +160,11 @@ absl::StatusOr<EventPage> ListEvents(Connection& conn,
   LR_ASSIGN_OR_RETURN(
       std::vector<StoredEvent> events,
       ReadEvents(conn, account_id, from, types, limit, max_bytes));
+  // Checked after the read: pruning that ran before it is seen here, so a
+  // page never hides a gap ("from the start" is the oldest event kept).
+  if (!after.empty()) {
+    LR_RETURN_IF_ERROR(CheckResumable(conn, account_id, from, std::nullopt));
+  }
   EventPage page;
   page.next_cursor = after.empty() ? EncodeCursor(account_id, from) : after;
   for (auto& e : events) {

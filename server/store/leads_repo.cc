@@ -4,6 +4,7 @@
 #include "absl/time/clock.h"
 #include "common/random_ids.h"
 #include "common/status_util.h"
+#include "domain/lead_erasure.h"
 #include "store/events_repo.h"
 #include "store/proto_time.h"
 
@@ -21,7 +22,7 @@ absl::StatusOr<v1::Lead> LeadFrom(const Result& r, int row, int col) {
 // The list filters; empty parameters match everything, so every query has
 // one plan shape.
 constexpr char kLeadFilter[] = R"sql(
-    WHERE account_id = $1
+    WHERE account_id = $1 AND erased_at IS NULL
       AND ($2 = '' OR vertical = $2)
       AND ($3 = '' OR score_tier = $3)
       AND ($4 = '' OR lower(suburb) = lower($4))
@@ -78,7 +79,7 @@ absl::StatusOr<std::vector<absl::StatusOr<LeadInsert>>> CreateLeads(
     Connection& conn, const std::string& account_id, int cost,
     std::vector<NewLead> leads) {
   std::vector<std::string> ids, external_ids, verticals, tiers, suburbs,
-      statuses, bodies, event_ids, event_bodies, services;
+      statuses, bodies, event_ids, event_bodies, services, phones, emails;
   std::vector<int64_t> scores, at_us;
   for (const NewLead& n : leads) {
     const v1::Lead& lead = n.lead;
@@ -94,22 +95,42 @@ absl::StatusOr<std::vector<absl::StatusOr<LeadInsert>>> CreateLeads(
     event_ids.push_back(n.event.id());
     event_bodies.push_back(n.event.SerializeAsString());
     services.push_back(n.service);
+    std::string contact[2];  // phone, email: what erasure looks leads up by
+    for (const domain::ContactKey& key : domain::ContactKeysOf(lead)) {
+      contact[key.kind == "phone" ? 0 : 1] = key.value;
+    }
+    phones.push_back(contact[0]);
+    emails.push_back(contact[1]);
   }
   LR_ASSIGN_OR_RETURN(
       Result r,
-      conn.Exec(R"sql(
-      SELECT r_outcome, r_body, r_available
-      FROM leadrelay_create_leads($1, $2, $3::text[],
-        array_replace($4::text[], '', NULL), $5::text[], $6::text[],
-        $7::text[], $8::text[], $9::int[], $10::bytea[], $11::int8[],
-        $12::text[], $13::bytea[], $14::text[]))sql",
-                {account_id, cost, Param::TextArray(ids),
-                 Param::TextArray(external_ids), Param::TextArray(verticals),
-                 Param::TextArray(tiers), Param::TextArray(suburbs),
-                 Param::TextArray(statuses), IntArray(scores),
-                 ByteaArray(bodies), IntArray(at_us),
-                 Param::TextArray(event_ids), ByteaArray(event_bodies),
-                 Param::TextArray(services)}));
+      conn.Exec(
+          R"sql(
+      WITH r AS (
+        SELECT * FROM leadrelay_create_leads($1, $2, $3::text[],
+          array_replace($4::text[], '', NULL), $5::text[], $6::text[],
+          $7::text[], $8::text[], $9::int[], $10::bytea[], $11::int8[],
+          $12::text[], $13::bytea[], $14::text[])
+          WITH ORDINALITY AS o(r_outcome, r_body, r_available, k)),
+      -- What erasure finds a created lead by (migration 0070).
+      refs AS (
+        INSERT INTO lead_event_refs (event_id, lead_id)
+        SELECT ($12::text[])[k::int], ($3::text[])[k::int]
+        FROM r WHERE r_outcome = 'created'),
+      contacts AS (
+        INSERT INTO lead_contact_keys (account_id, lead_id, digest)
+        SELECT $1, ($3::text[])[k::int], leadrelay_contact_digest(c.kind, c.value)
+        FROM r CROSS JOIN LATERAL (VALUES
+          ('phone', ($15::text[])[k::int]), ('email', ($16::text[])[k::int])) c(kind, value)
+        WHERE r_outcome = 'created' AND c.value <> '')
+      SELECT r_outcome, r_body, r_available FROM r ORDER BY k)sql",
+          {account_id, cost, Param::TextArray(ids),
+           Param::TextArray(external_ids), Param::TextArray(verticals),
+           Param::TextArray(tiers), Param::TextArray(suburbs),
+           Param::TextArray(statuses), IntArray(scores), ByteaArray(bodies),
+           IntArray(at_us), Param::TextArray(event_ids),
+           ByteaArray(event_bodies), Param::TextArray(services),
+           Param::TextArray(phones), Param::TextArray(emails)}));
   if (r.rows() != static_cast<int>(leads.size())) {
     return Internal(
         "leadrelay_create_leads returned a row count that does "
@@ -143,11 +164,15 @@ absl::StatusOr<v1::Lead> GetLead(Connection& conn,
                                  const std::string& id, bool for_update) {
   LR_ASSIGN_OR_RETURN(
       Result r,
-      conn.Exec(absl::StrCat("SELECT body FROM leads WHERE account_id = $1 "
-                             "AND id = $2",
+      conn.Exec(absl::StrCat("SELECT body, lr_us(erased_at) FROM leads "
+                             "WHERE account_id = $1 AND id = $2",
                              for_update ? " FOR UPDATE" : ""),
                 {account_id, id}));
   if (r.rows() == 0) return NotFound("lead", id);
+  if (!r.IsNull(0, 1)) {
+    return LeadErased(id, absl::FormatTime(absl::RFC3339_sec, r.Time(0, 1),
+                                           absl::UTCTimeZone()));
+  }
   return LeadFrom(r, 0, 0);
 }
 

@@ -13,6 +13,7 @@
 #include "grpcpp/impl/codegen/proto_utils.h"
 #include "grpcpp/support/proto_buffer_writer.h"
 #include "ops/server_metrics.h"
+#include "store/event_retention_repo.h"
 #include "store/proto_time.h"
 
 namespace leadrelay::stream {
@@ -407,8 +408,18 @@ void EventHub::Fetch(const std::shared_ptr<Feed>& feed) {
     size_t read_bytes = 0;
     {
       absl::MutexLock lock(&feed->mu);
+      auto drop_oldest = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(feed->mu) {
+        feed->base = feed->ring.front()->position;
+        feed->ring_bytes -= feed->ring.front()->bytes;
+        feed->ring.pop_front();
+      };
       for (auto& e : events) {
         if (!(feed->head < e.position)) continue;
+        // An erasure rewrote events the ring may hold: drop them, so
+        // subscribers behind read the rewritten ones from the log.
+        if (e.event.type() == "lead.erased") {
+          while (!feed->ring.empty()) drop_oldest();
+        }
         feed->head = e.position;
         Event entry = MakeEntry(std::move(e));
         read_bytes += entry->bytes;
@@ -419,9 +430,7 @@ void EventHub::Fetch(const std::shared_ptr<Feed>& feed) {
       while (!feed->ring.empty() &&
              (feed->ring.size() > options_.ring_capacity ||
               feed->ring_bytes > options_.ring_max_bytes)) {
-        feed->base = feed->ring.front()->position;
-        feed->ring_bytes -= feed->ring.front()->bytes;
-        feed->ring.pop_front();
+        drop_oldest();
       }
       if (!events.empty()) {
         auto& subs = feed->streams;
@@ -680,6 +689,12 @@ absl::StatusOr<grpc::ServerWriteReactor<grpc::ByteBuffer>*> EventHub::Open(
                         store::PositionsAt(conn, caller.account_id, since));
     latest = positions.latest;
     start = after.has_value() ? *after : positions.at_time;
+    // A resume into what retention removed is refused, not replayed with
+    // a gap.
+    LR_RETURN_IF_ERROR(store::CheckResumable(
+        conn, caller.account_id, after,
+        since == absl::InfiniteFuture() ? std::nullopt
+                                        : std::optional<absl::Time>(since)));
     // A cursor past the newest event was not issued by this API; accepting
     // it would leave the stream silent until the log caught up.
     if (latest < start) {

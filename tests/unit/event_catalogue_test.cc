@@ -177,7 +177,9 @@ TEST(BuildPublishedEventTest, UnknownTypeIsRejected) {
 
 TEST(BuildPublishedEventTest, ServerOwnedTypesCannotBePublished) {
   EXPECT_THAT(EventTypes(), Contains("webhook.test"));
-  for (const char* type : {"webhook.test", "webhook.disabled"}) {
+  EXPECT_THAT(EventTypes(), Contains("lead.erased"));
+  EXPECT_TRUE(ValidateSubscription({"lead.erased"}).ok());
+  for (const char* type : {"webhook.test", "webhook.disabled", "lead.erased"}) {
     v1::PublishEventRequest request;
     request.set_type(type);
     v1::Event event;

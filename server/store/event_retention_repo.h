@@ -1,0 +1,32 @@
+// Event retention: pruning an account's expired events in small batches,
+// and refusing a resume from a position that pruning removed.
+#ifndef LEADRELAY_SERVER_STORE_EVENT_RETENTION_REPO_H_
+#define LEADRELAY_SERVER_STORE_EVENT_RETENTION_REPO_H_
+
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "store/events_repo.h"
+#include "store/pg.h"
+
+namespace leadrelay::store {
+
+// Deletes up to `batch` events older than their account's retention (its
+// plan's event_retention_days, else `default_retention`; zero keeps them)
+// and records how far each account was pruned. Events a pending delivery
+// still needs are kept. Returns how many were deleted (0: nothing left).
+absl::StatusOr<int> PruneExpiredEvents(Connection& conn,
+                                       absl::Duration default_retention,
+                                       int batch);
+
+// cursor_expired (with the oldest cursor kept) when events of `account_id`
+// after `after`, or created at or after `since`, were pruned; OK otherwise.
+absl::Status CheckResumable(Connection& conn, const std::string& account_id,
+                            std::optional<EventPosition> after,
+                            std::optional<absl::Time> since);
+
+}  // namespace leadrelay::store
+
+#endif  // LEADRELAY_SERVER_STORE_EVENT_RETENTION_REPO_H_
