@@ -318,6 +318,21 @@ TEST_F(PlatformTest, SuspendedAccountsWebhooksPauseAndResume) {
   ASSERT_TRUE((*receiver)->WaitUntil(
       [](const auto& requests) { return !requests.empty(); },
       absl::Seconds(30)));
+  // The failed attempt is recorded (and its retry scheduled) before the
+  // test moves the retry: a completion landing after the UPDATE below would
+  // push it back by the retry policy's delay.
+  const absl::Time recorded_by = absl::Now() + absl::Seconds(30);
+  for (;;) {
+    absl::StatusOr<int64_t> attempts = db().QueryInt(
+        "SELECT count(*) FROM delivery_attempts a JOIN deliveries d "
+        "ON d.id = a.delivery_id WHERE d.account_id = $1",
+        {s.account().id()});
+    ASSERT_TRUE(attempts.ok()) << attempts.status();
+    if (*attempts >= 1) break;
+    ASSERT_LT(absl::Now(), recorded_by)
+        << "the failed attempt was never recorded";
+    absl::SleepFor(absl::Milliseconds(50));
+  }
   ASSERT_TRUE(IsOk(SetSuspended(s.account().id(), true)));
   // The retry comes due while the account is suspended.
   ASSERT_TRUE(db().Exec("UPDATE deliveries SET next_attempt_at = now() "
