@@ -103,17 +103,18 @@ absl::Status DebitCredits(Connection& conn, const std::string& account_id,
       INSERT INTO credit_ledger (account_id, amount, reason, cause, service,
                                  idempotency_key)
       SELECT $1, -$2::int, $3, $4, $5, nullif($6, ''))sql";
-  // Fast path: any bucket with enough credits that nobody else holds.
+  // Fast path: any bucket with enough credits that nobody else holds. The
+  // pick is a scalar subquery so that it runs once whatever the join order
+  // (see migration 0080).
   static const std::string* const kFastPath = new std::string(absl::StrCat(
       R"sql(
-      WITH b AS (
-        SELECT bucket FROM credit_buckets
-        WHERE account_id = $1 AND credits >= $2
-        ORDER BY random() LIMIT 1
-        FOR UPDATE SKIP LOCKED),
-      debited AS (
-        UPDATE credit_buckets c SET credits = c.credits - $2
-        FROM b WHERE c.account_id = $1 AND c.bucket = b.bucket
+      WITH debited AS (
+        UPDATE credit_buckets SET credits = credits - $2
+        WHERE account_id = $1
+          AND bucket = (SELECT bucket FROM credit_buckets
+                        WHERE account_id = $1 AND credits >= $2
+                        ORDER BY random() LIMIT 1
+                        FOR UPDATE SKIP LOCKED)
         RETURNING 1))sql",
       kLedgerInsert, " FROM debited RETURNING 1"));
   LR_ASSIGN_OR_RETURN(Result r, conn.Exec(*kFastPath, params));

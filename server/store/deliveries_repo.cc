@@ -90,7 +90,9 @@ absl::StatusOr<std::vector<ClaimedDelivery>> ClaimDueDeliveries(
   LR_ASSIGN_OR_RETURN(
       Result r,
       conn.Exec(absl::StrCat(R"sql(
-      WITH due AS (
+      -- MATERIALIZED: run once (an inlined subquery on the inner side of a
+      -- nested loop is re-run per outer row; see migration 0080).
+      WITH due AS MATERIALIZED (
         SELECT d.id FROM deliveries d
         JOIN webhooks w ON w.id = d.webhook_id
         -- A suspended account's webhooks pause; they resume with it.
@@ -116,7 +118,7 @@ absl::StatusOr<std::vector<ClaimedDelivery>> ClaimDueDeliveries(
 
 absl::StatusOr<int> FailDeliveriesOfDisabledWebhooks(Connection& conn) {
   LR_ASSIGN_OR_RETURN(Result r, conn.Exec(R"sql(
-      WITH gone AS (
+      WITH gone AS MATERIALIZED (
         SELECT d.id FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
         WHERE d.status = 'pending' AND NOT w.enabled
           AND d.next_attempt_at <= now()

@@ -150,5 +150,25 @@ TEST_F(LeadBatchTest, ConcurrentCreatesOfTwoAccountsStayApart) {
   EXPECT_EQ(StoredCredits(rich->id), 92);
 }
 
+// Statistics taken before the account existed, and no hash or merge join:
+// PostgreSQL then scans the account's buckets in the outer loop of a nested
+// loop and re-runs the bucket pick for each of them, the plan under which
+// the debit of migration 0041 took one call's cost from two buckets.
+TEST_F(LeadBatchTest, ADebitTakesItsCostOnceWhateverPlanPostgresPicks) {
+  ASSERT_TRUE(db().Exec("ANALYZE credit_buckets").ok());
+  absl::StatusOr<Account> account = NewAccount("enterprise", 100);
+  ASSERT_TRUE(account.ok()) << account.status();
+  ASSERT_TRUE(db().Exec("SET enable_hashjoin = off").ok());
+  ASSERT_TRUE(db().Exec("SET enable_mergejoin = off").ok());
+  constexpr int kDebits = 30;
+  for (int i = 0; i < kDebits; ++i) {
+    EXPECT_EQ(SqlInt("SELECT leadrelay_debit_credits($1, 1)", {account->id}),
+              -1)
+        << "debit " << i << " is paid";
+  }
+  ASSERT_TRUE(db().Exec("RESET ALL").ok());
+  EXPECT_EQ(StoredCredits(account->id), 100 - kDebits);
+}
+
 }  // namespace
 }  // namespace leadrelay::itest
