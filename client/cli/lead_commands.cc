@@ -1,4 +1,4 @@
-// leads list|get|create|update|import.
+// leads list|get|create|update|erase|import.
 #include <unistd.h>
 
 #include <cstdio>
@@ -154,6 +154,63 @@ int RunImport(CliContext& ctx, const ImportFlags& flags) {
   return kExitOk;
 }
 
+struct EraseFlags {
+  std::vector<std::string> ids;
+  std::vector<std::string> external_ids;
+  std::vector<std::string> phones;
+  std::vector<std::string> emails;
+};
+
+// EraseLead for each id, then EraseLeads by the keys until nothing more
+// matches; prints every tombstone, including those made before a failure.
+int RunErase(CliContext& ctx, const EraseFlags& flags) {
+  v1::EraseLeadsRequest keys;
+  keys.mutable_external_ids()->Assign(flags.external_ids.begin(),
+                                      flags.external_ids.end());
+  keys.mutable_phones()->Assign(flags.phones.begin(), flags.phones.end());
+  keys.mutable_emails()->Assign(flags.emails.begin(), flags.emails.end());
+  const bool has_keys =
+      keys.external_ids_size() + keys.phones_size() + keys.emails_size() > 0;
+  if (flags.ids.empty() && !has_keys) {
+    return UsageError(
+        "name the leads: ids, or --external-id, --phone or --email");
+  }
+  int rc = kExitOk;
+  Client* client = ctx.client(&rc);
+  if (client == nullptr) return rc;
+  v1::EraseLeadsResponse erased;
+  absl::Status failed;
+  for (const std::string& id : flags.ids) {
+    v1::EraseLeadRequest request;
+    request.set_id(id);
+    absl::StatusOr<v1::LeadErasure> erasure = client->EraseLead(request);
+    if (!erasure.ok()) {
+      failed = erasure.status();
+      break;
+    }
+    *erased.add_erasures() = *std::move(erasure);
+  }
+  for (bool more = has_keys; failed.ok() && more;) {
+    absl::StatusOr<v1::EraseLeadsResponse> page = client->EraseLeads(keys);
+    if (!page.ok()) {
+      failed = page.status();
+      break;
+    }
+    for (v1::LeadErasure& e : *page->mutable_erasures()) {
+      *erased.add_erasures() = std::move(e);
+    }
+    // A page that erased nothing cannot make progress: stop rather than spin.
+    more = page->more() && page->erasures_size() > 0;
+  }
+  static const auto* const kColumns =
+      new std::vector<Column>{{"LEAD ID", "lead_id"},
+                              {"ERASED AT", "erased_at"},
+                              {"EVENT", "event_id"}};
+  PrintList(ctx, erased, "erasures", *kColumns,
+            absl::StrCat(erased.erasures_size(), " lead(s) erased"));
+  return failed.ok() ? kExitOk : ApiError(failed);
+}
+
 }  // namespace
 
 void AddLeadCommands(CLI::App& app, CliContext& ctx, int* rc) {
@@ -257,6 +314,20 @@ void AddLeadCommands(CLI::App& app, CliContext& ctx, int* rc) {
     *rc = lead.ok() ? kExitOk : ApiError(lead.status());
     if (lead.ok()) PrintObject(ctx, *lead);
   });
+
+  static EraseFlags erase_flags;
+  CLI::App* erase = leads->add_subcommand(
+      "erase",
+      "erase leads' personal data for good (POPIA/GDPR), by id or by "
+      "external id, phone or email; a tombstone and a lead.erased event "
+      "remain");
+  erase->add_option("ids", erase_flags.ids, "lead ids");
+  erase->add_option("--external-id", erase_flags.external_ids)
+      ->allow_extra_args(false);
+  erase->add_option("--phone", erase_flags.phones, "E.164")
+      ->allow_extra_args(false);
+  erase->add_option("--email", erase_flags.emails)->allow_extra_args(false);
+  erase->callback([&ctx, rc] { *rc = RunErase(ctx, erase_flags); });
 
   static ImportFlags import_flags;
   CLI::App* imp = leads->add_subcommand(

@@ -173,6 +173,8 @@ LR_UNARY(keys, RevokeApiKey, v1::RevokeApiKeyRequest, v1::RevokeApiKeyResponse)
 LR_UNARY(leads, ListLeads, v1::ListLeadsRequest, v1::ListLeadsResponse)
 LR_UNARY(leads, GetLead, v1::GetLeadRequest, v1::Lead)
 LR_UNARY(leads, UpdateLead, v1::UpdateLeadRequest, v1::Lead)
+LR_UNARY(leads, EraseLead, v1::EraseLeadRequest, v1::LeadErasure)
+LR_UNARY(leads, EraseLeads, v1::EraseLeadsRequest, v1::EraseLeadsResponse)
 LR_UNARY(webhooks, CreateWebhook, v1::CreateWebhookRequest,
          v1::CreateWebhookResponse)
 LR_UNARY_EMPTY(webhooks, ListWebhooks, v1::ListWebhooksRequest,

@@ -8,13 +8,15 @@
 namespace leadrelay {
 
 bool IsSafeToRepeat(absl::string_view method, bool has_external_id) {
-  static const auto* const kReads = new absl::flat_hash_set<absl::string_view>{
-      "GetMe",          "GetCredits",  "GetAccountStats", "ListApiKeys",
-      "ListLeads",      "GetLead",     "ListWebhooks",    "GetWebhook",
-      "ListDeliveries", "GetDelivery", "ListEvents",      "ListEventTypes",
-      "StreamEvents"};
+  // Reads, and erasures: erasing an erased lead changes nothing.
+  static const auto* const kRepeatable =
+      new absl::flat_hash_set<absl::string_view>{
+          "GetMe",          "GetCredits",  "GetAccountStats", "ListApiKeys",
+          "ListLeads",      "GetLead",     "ListWebhooks",    "GetWebhook",
+          "ListDeliveries", "GetDelivery", "ListEvents",      "ListEventTypes",
+          "StreamEvents",   "EraseLead",   "EraseLeads"};
   if (method == "CreateLead") return has_external_id;
-  return kReads->contains(method);
+  return kRepeatable->contains(method);
 }
 
 bool IsTransientFailure(absl::StatusCode code, absl::string_view reason) {

@@ -2,7 +2,7 @@
 // `listen --forward-to` against a local receiver that checks both
 // signatures (and compares with a real delivery of the same event), `verify`
 // on a real delivery and a tampered one, and `leads import` of a CSV with
-// good, duplicate and malformed rows, twice.
+// good, duplicate and malformed rows, twice; `leads erase`.
 #include <fstream>
 #include <map>
 #include <memory>
@@ -20,6 +20,7 @@
 #include "delivery/test_crypto.h"
 #include "gtest/gtest.h"
 #include "leadrelay/client.h"
+#include "leadrelay/errors.h"
 #include "support/process.h"
 
 namespace leadrelay {
@@ -353,6 +354,41 @@ TEST_F(CliTest, TailPrintsTheResumeCursorAndResumesFromItsCheckpoint) {
   const std::string second = ReadFile(log2);
   EXPECT_FALSE(absl::StrContains(second, a)) << second;
   EXPECT_FALSE(absl::StrContains(second, before)) << second;
+}
+
+// `leads erase` by id and by phone: both tombstones printed, the leads read
+// as erased afterwards, and naming nothing is a usage error.
+TEST_F(CliTest, EraseByIdAndByPhonePrintsTheTombstones) {
+  std::vector<std::string> ids;
+  for (const char* phone : {"+27829990001", "+27829990002"}) {
+    v1::CreateLeadRequest request;
+    v1::Lead* lead = request.mutable_lead();
+    lead->set_vertical("solar");
+    lead->set_first_name("Thandi");
+    lead->set_suburb("Sandton");
+    lead->set_phone(phone);
+    lead->set_score(70);
+    auto created = client_->CreateLead(request);
+    ASSERT_TRUE(created.ok()) << created.status();
+    ids.push_back(created->id());
+  }
+  absl::StatusOr<std::string> out =
+      Run({"leads", "erase", ids[0], "--phone", "+27829990002", "-o", "json"});
+  ASSERT_TRUE(out.ok()) << out.status();
+  for (const std::string& id : ids) {
+    EXPECT_TRUE(absl::StrContains(*out, absl::StrCat("\"lead_id\":\"", id)))
+        << *out;
+    v1::GetLeadRequest get;
+    get.set_id(id);
+    auto read = client_->GetLead(get);
+    EXPECT_EQ(ErrorReason(read.status()), "lead_erased") << read.status();
+  }
+  EXPECT_FALSE(absl::StrContains(*out, "+27829990002")) << *out;
+
+  auto nothing =
+      itest::RunToCompletion(Cli({"leads", "erase"}), Path("erase.stderr"), 30);
+  EXPECT_TRUE(absl::StrContains(nothing.status().message(), "exited 2"))
+      << nothing.status();
 }
 
 TEST_F(CliTest, ErrorsAndExitCodes) {

@@ -28,6 +28,8 @@ TEST(RetryPolicyTest, OnlySafeCallsAreRepeatable) {
   EXPECT_TRUE(IsSafeToRepeat("GetLead", false));
   EXPECT_TRUE(IsSafeToRepeat("ListEvents", false));
   EXPECT_TRUE(IsSafeToRepeat("CreateLead", true));
+  EXPECT_TRUE(IsSafeToRepeat("EraseLead", false));
+  EXPECT_TRUE(IsSafeToRepeat("EraseLeads", false));
   EXPECT_FALSE(IsSafeToRepeat("CreateLead", false));
   EXPECT_FALSE(IsSafeToRepeat("PublishEvent", false));
   EXPECT_FALSE(IsSafeToRepeat("UpdateLead", false));

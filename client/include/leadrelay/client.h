@@ -110,6 +110,13 @@ class Client {
                                    const CallOptions& call = {});
   absl::StatusOr<v1::Lead> UpdateLead(const v1::UpdateLeadRequest& request,
                                       const CallOptions& call = {});
+  // Erasures are idempotent (a second call returns the same tombstone), so
+  // they are retried like reads. EraseLeads erases at most 200 leads per
+  // call: call again with the same keys while the response says `more`.
+  absl::StatusOr<v1::LeadErasure> EraseLead(const v1::EraseLeadRequest& request,
+                                            const CallOptions& call = {});
+  absl::StatusOr<v1::EraseLeadsResponse> EraseLeads(
+      const v1::EraseLeadsRequest& request, const CallOptions& call = {});
   // WebhookService
   absl::StatusOr<v1::CreateWebhookResponse> CreateWebhook(
       const v1::CreateWebhookRequest& request, const CallOptions& call = {});
