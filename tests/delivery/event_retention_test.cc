@@ -13,7 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "delivery/rest_server_suite.h"
+#include "delivery/rest_world.h"
 #include "gtest/gtest.h"
 
 namespace leadrelay::dtest {

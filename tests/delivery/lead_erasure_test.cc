@@ -24,7 +24,7 @@
 #include "absl/strings/str_split.h"
 #include "delivery/column_scan.h"
 #include "delivery/http_receiver.h"
-#include "delivery/rest_server_suite.h"
+#include "delivery/rest_world.h"
 #include "gtest/gtest.h"
 
 namespace leadrelay::dtest {

@@ -1,9 +1,11 @@
 #include "delivery/rest_world.h"
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "support/process.h"
@@ -13,17 +15,32 @@ namespace {
 
 constexpr int kGatewaySeconds = 30;
 
+// A REST request to `port` with a bearer key, `headers`, and a JSON
+// Content-Type for a body unless `headers` give one.
+HttpResponse RestCall(int port, const std::string& key,
+                      const std::string& method, const std::string& target,
+                      const std::string& body,
+                      const std::vector<std::string>& headers) {
+  std::vector<std::string> all = {"Authorization: Bearer " + key};
+  all.insert(all.end(), headers.begin(), headers.end());
+  const bool typed =
+      std::any_of(headers.begin(), headers.end(), [](const std::string& h) {
+        return absl::StartsWithIgnoreCase(h, "content-type:");
+      });
+  if (!body.empty() && !typed) all.push_back("Content-Type: application/json");
+  return gateway::testing::Fetch(port, method, target, body, all);
+}
+
 }  // namespace
 
 HttpResponse RestWorld::Rest(const std::string& key, const std::string& method,
-                             const std::string& target,
-                             const std::string& body) const {
-  std::vector<std::string> headers = {"Authorization: Bearer " + key};
-  if (!body.empty()) headers.push_back("Content-Type: application/json");
-  return gateway::testing::Fetch(http_port, method, target, body, headers);
+                             const std::string& target, const std::string& body,
+                             const std::vector<std::string>& headers) const {
+  return RestCall(http_port, key, method, target, body, headers);
 }
 
-absl::StatusOr<RestWorld> StartRestWorld() {
+absl::StatusOr<RestWorld> StartRestWorld(
+    const std::vector<std::string>& server_flags) {
   RestWorld world;
   absl::StatusOr<std::unique_ptr<DeliveryEnv>> env = DeliveryEnv::Create();
   if (!env.ok()) return env.status();
@@ -31,7 +48,7 @@ absl::StatusOr<RestWorld> StartRestWorld() {
   absl::StatusOr<int> port = itest::PickFreePort();
   if (!port.ok()) return port.status();
   world.http_port = *port;
-  std::vector<std::string> flags = FastDispatchFlags();
+  std::vector<std::string> flags = server_flags;
   flags.push_back(absl::StrCat("--http_address=127.0.0.1:", *port));
   flags.push_back(absl::StrCat("--gateway_config=", LEADRELAY_SOURCE_DIR,
                                "/gateway/envoy.yaml"));
@@ -50,10 +67,6 @@ absl::StatusOr<RestWorld> StartRestWorld() {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  absl::StatusOr<std::unique_ptr<HttpReceiver>> receiver =
-      HttpReceiver::Start();
-  if (!receiver.ok()) return receiver.status();
-  world.receiver = *std::move(receiver);
   return world;
 }
 
@@ -61,11 +74,18 @@ RestWorld* RestWorldTest::world_ = nullptr;
 std::string RestWorldTest::setup_error_;
 
 void RestWorldTest::SetUpTestSuite() {
-  absl::StatusOr<RestWorld> world = StartRestWorld();
+  absl::StatusOr<RestWorld> world = StartRestWorld(FastDispatchFlags());
   if (!world.ok()) {
     setup_error_ = world.status().ToString();
     return;
   }
+  absl::StatusOr<std::unique_ptr<HttpReceiver>> receiver =
+      HttpReceiver::Start();
+  if (!receiver.ok()) {
+    setup_error_ = receiver.status().ToString();
+    return;
+  }
+  world->receiver = *std::move(receiver);
   world_ = new RestWorld(*std::move(world));
 }
 
@@ -86,6 +106,47 @@ void RestWorldTest::TearDown() {
   if (HasFailure() && world_ != nullptr) {
     std::cerr << world_->env->LogTails() << std::flush;
   }
+}
+
+void RestServerSuite::StartSuite(const std::vector<std::string>& flags) {
+  absl::StatusOr<RestWorld> world = StartRestWorld(flags);
+  if (!world.ok()) {
+    setup_error_ = world.status().ToString();
+    return;
+  }
+  http_port_ = world->http_port;
+  env_ = std::move(world->env);
+}
+
+void RestServerSuite::TearDownTestSuite() {
+  if (env_ != nullptr && failed_) env_->KeepLogs();
+  env_.reset();
+}
+
+void RestServerSuite::SetUp() {
+  ASSERT_NE(env_, nullptr) << "set-up failed: " << setup_error_;
+}
+
+void RestServerSuite::TearDown() {
+  if (HasFailure() && env_ != nullptr) {
+    failed_ = true;
+    std::cerr << env_->LogTails() << std::flush;
+  }
+}
+
+HttpResponse RestServerSuite::Rest(const std::string& key,
+                                   const std::string& method,
+                                   const std::string& target,
+                                   const std::string& body,
+                                   const std::vector<std::string>& headers) {
+  return RestCall(http_port_, key, method, target, body, headers);
+}
+
+int64_t RestServerSuite::Count(const std::string& sql,
+                               const std::vector<std::string>& params) {
+  absl::StatusOr<int64_t> n = db().QueryInt(sql, params);
+  EXPECT_TRUE(n.ok()) << n.status();
+  return n.ok() ? *n : -1;
 }
 
 const google::protobuf::Value* AtPath(const google::protobuf::Struct& object,
