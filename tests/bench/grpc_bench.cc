@@ -92,6 +92,15 @@ void PrepareContext(grpc::ClientContext& ctx, const std::string& api_key) {
 
 // -------------------------------------------------------------------- calls
 
+// This process's mark on the external ids it makes: a second run against
+// the same database must create leads, not replay the first run's (an
+// existing external_id is answered without a write).
+const std::string& RunId() {
+  static const std::string* const kRunId =
+      new std::string(absl::StrFormat("%08x", std::random_device{}()));
+  return *kRunId;
+}
+
 // A plausible lead; `n` keeps phone numbers and external ids distinct.
 v1::CreateLeadRequest NewLeadRequest(uint64_t n, std::mt19937_64& rng) {
   static constexpr const char* kVerticals[] = {"solar", "insurance",
@@ -109,7 +118,7 @@ v1::CreateLeadRequest NewLeadRequest(uint64_t n, std::mt19937_64& rng) {
   lead->set_phone(absl::StrFormat("+2782%07d", n % 10000000));
   lead->set_email(absl::StrCat("bench", n, "@example.com"));
   lead->set_source("grpc_bench");
-  lead->set_external_id(absl::StrCat("bench-", n));
+  lead->set_external_id(absl::StrCat("bench-", RunId(), "-", n));
   return request;
 }
 

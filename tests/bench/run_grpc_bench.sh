@@ -11,8 +11,7 @@
 # Needs build/server/leadrelay-server (or LEADRELAY_SERVER_BIN) and
 # build/tests/bench/leadrelay_grpc_bench (or LEADRELAY_BENCH_BIN); build them
 # first, e.g. cmake --build build --target leadrelay-server leadrelay_grpc_bench
-# Environment: BENCH_CONCURRENCY (32), BENCH_SECONDS (10),
-# BENCH_CREATE_WARMUP (10: seconds of uncounted CreateLeads first).
+# Environment: BENCH_CONCURRENCY (32), BENCH_SECONDS (10).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=scripts/lib.sh
@@ -97,11 +96,7 @@ ratio() {  # LEADRELAY_LABEL PGBENCH_LABEL WHAT
 
 echo "== leadrelay gRPC bench: $(nproc) cores (shared), PostgreSQL durable," \
   "concurrency $CONCURRENCY, ${SECONDS_PER_METHOD}s per method"
-# CreateLead on a fresh cluster and server climbs for about ten seconds
-# (3 s slices from the start on this machine: 1,988, 2,639, 3,504, 4,048,
-# 4,134, 4,455/s) before it holds steady; the pgbench anchors run after it
-# on the warmed cluster, so CreateLead gets the same warmth (uncounted).
-leadrelay create --warmup_seconds="${BENCH_CREATE_WARMUP:-10}" "$@"
+leadrelay create "$@"
 pgbench_sql create_notify create_lead.sql
 pgbench_sql create_no_notify create_lead_no_notify.sql
 leadrelay get "$@"
