@@ -46,6 +46,22 @@ absl::StatusOr<int> PruneExpiredEvents(Connection& conn,
   return static_cast<int>(r.Int(0, 0));
 }
 
+absl::Status CheckNotAheadOfLog(Connection& conn, const std::string& account_id,
+                                EventPosition position) {
+  LR_ASSIGN_OR_RETURN(Result r, conn.Exec(R"sql(
+      SELECT greatest(
+        (SELECT coalesce(max(seq), 0) FROM events WHERE account_id = $1),
+        (SELECT coalesce(max(pruned_through), 0) FROM event_retention_marks
+         WHERE account_id = $1)))sql",
+                                          {account_id}));
+  if (EventPosition{r.Int(0, 0)} < position) {
+    return InvalidRequest(
+        "the cursor is ahead of the event log: pass a cursor this API "
+        "returned");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckResumable(Connection& conn, const std::string& account_id,
                             std::optional<EventPosition> after,
                             std::optional<absl::Time> since) {

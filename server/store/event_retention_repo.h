@@ -21,6 +21,13 @@ absl::StatusOr<int> PruneExpiredEvents(Connection& conn,
                                        absl::Duration default_retention,
                                        int batch);
 
+// invalid_request when `position` lies past every event `account_id` has
+// had, kept or pruned: not a cursor this API issued for this database (a
+// restore from an older backup, say). Pruned positions count, so a quiet
+// account whose every event was pruned can still resume from its last one.
+absl::Status CheckNotAheadOfLog(Connection& conn, const std::string& account_id,
+                                EventPosition position);
+
 // cursor_expired (with the oldest cursor kept) when events of `account_id`
 // after `after`, or created at or after `since`, were pruned; OK otherwise.
 absl::Status CheckResumable(Connection& conn, const std::string& account_id,

@@ -164,6 +164,11 @@ absl::StatusOr<EventPage> ListEvents(Connection& conn,
   // page never hides a gap ("from the start" is the oldest event kept).
   if (!after.empty()) {
     LR_RETURN_IF_ERROR(CheckResumable(conn, account_id, from, std::nullopt));
+    // An empty page after a cursor: refused when the cursor lies past the
+    // log, like StreamEvents does.
+    if (events.empty()) {
+      LR_RETURN_IF_ERROR(CheckNotAheadOfLog(conn, account_id, from));
+    }
   }
   EventPage page;
   page.next_cursor = after.empty() ? EncodeCursor(account_id, from) : after;

@@ -695,12 +695,11 @@ absl::StatusOr<grpc::ServerWriteReactor<grpc::ByteBuffer>*> EventHub::Open(
         conn, caller.account_id, after,
         since == absl::InfiniteFuture() ? std::nullopt
                                         : std::optional<absl::Time>(since)));
-    // A cursor past the newest event was not issued by this API; accepting
-    // it would leave the stream silent until the log caught up.
+    // A cursor past every event, kept or pruned, was not issued by this
+    // API; accepting it would leave the stream silent until the log caught
+    // up.
     if (latest < start) {
-      return InvalidRequest(
-          "after is ahead of the event log: pass a cursor this API "
-          "returned");
+      return store::CheckNotAheadOfLog(conn, caller.account_id, start);
     }
     return absl::OkStatus();
   });

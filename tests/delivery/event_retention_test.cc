@@ -183,6 +183,52 @@ TEST_F(EventRetentionTest, ResumeFromAPrunedCursorGetsTheOldestCursor) {
   EXPECT_EQ(first.event().id(), e3.id());
 }
 
+// A quiet account can lose every event to retention; its subscribers'
+// last cursors must keep working (an empty page, a stream that waits),
+// while a cursor past every event it ever had is refused.
+TEST_F(EventRetentionTest, AfterEveryEventIsPrunedTheLastCursorStillResumes) {
+  Account account = NewAccount();
+  v1::Event only = PublishOk(account, "only");
+  Age(only, 40);
+  ASSERT_TRUE(WaitForPruned(only));
+
+  v1::ListEventsResponse page;
+  ASSERT_TRUE(IsOk(ListAfter(account, only.cursor(), &page)));
+  EXPECT_EQ(page.events_size(), 0);
+
+  grpc::ClientContext context;
+  Authorize(&context, account.admin_key);
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(60));
+  v1::StreamEventsRequest request;
+  request.set_after(only.cursor());
+  auto reader = api().events->StreamEvents(&context, request);
+  // Headers come once the server has accepted the resume position.
+  reader->WaitForInitialMetadata();
+  v1::Event next = PublishOk(account, "next");
+  v1::StreamEventsResponse first;
+  ASSERT_TRUE(reader->Read(&first)) << reader->Finish().error_message();
+  EXPECT_EQ(first.event().id(), next.id());
+  context.TryCancel();
+  reader->Finish().ok();
+
+  // A cursor past every event the account still has or had pruned (its
+  // events deleted behind the server's back, as by a restore from an older
+  // backup): refused by both, not a silent wait.
+  Account other = NewAccount();
+  v1::Event gone = PublishOk(other, "restored away");
+  ASSERT_TRUE(
+      db().Exec("DELETE FROM events WHERE account_id = $1", {other.id}).ok());
+  v1::ListEventsResponse ahead;
+  EXPECT_TRUE(HasError(ListAfter(other, gone.cursor(), &ahead),
+                       StatusCode::INVALID_ARGUMENT, "invalid_request"));
+  v1::StreamEventsRequest from_gone;
+  from_gone.set_after(gone.cursor());
+  v1::StreamEventsResponse none;
+  EXPECT_TRUE(HasError(StreamFirst(other, from_gone, &none),
+                       StatusCode::INVALID_ARGUMENT, "invalid_request"));
+}
+
 TEST_F(EventRetentionTest, PlansOverrideTheDeploymentRetention) {
   Account archive = NewAccount("archive");    // keeps events forever
   Account short_lived = NewAccount("short");  // one day
