@@ -1,5 +1,6 @@
 // webhooks create|list|get|update|delete|rotate-secret|test|deliveries|
 // delivery|redeliver|recover.
+#include <algorithm>
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
@@ -46,6 +47,39 @@ bool SetTime(const std::string& text, google::protobuf::Timestamp* out,
   return true;
 }
 
+// Which leads an endpoint takes (lead.new, lead.updated): the flags of
+// `webhooks create` and `webhooks update`.
+struct FilterFlags {
+  std::vector<std::string> verticals;
+  std::vector<std::string> score_tiers;
+  int min_score = -1;  // -1: not given
+  bool clear = false;
+
+  void AddTo(CLI::App* command) {
+    command
+        ->add_option("--verticals", verticals,
+                     "only leads of these verticals, comma-separated")
+        ->delimiter(',');
+    command
+        ->add_option("--score-tiers", score_tiers,
+                     "only leads of these score tiers (hot, warm, qualified)")
+        ->delimiter(',');
+    command->add_option("--min-score", min_score,
+                        "only leads scoring at least this (0..100)");
+  }
+  bool given() const {
+    return !verticals.empty() || !score_tiers.empty() || min_score >= 0;
+  }
+  v1::LeadFilter ToProto() const {
+    v1::LeadFilter filter;
+    filter.mutable_verticals()->Assign(verticals.begin(), verticals.end());
+    filter.mutable_score_tiers()->Assign(score_tiers.begin(),
+                                         score_tiers.end());
+    filter.set_min_score(std::max(0, min_score));
+    return filter;
+  }
+};
+
 }  // namespace
 
 void AddWebhookCommands(CLI::App& app, CliContext& ctx, int* rc) {
@@ -63,8 +97,13 @@ void AddWebhookCommands(CLI::App& app, CliContext& ctx, int* rc) {
   create->add_option("--name", *create_req.mutable_name());
   create->add_option("--secret", *create_req.mutable_secret(),
                      "your own signing secret (default: a new whsec_...)");
+  static FilterFlags create_filters;
+  create_filters.AddTo(create);
   create->callback([&ctx, rc] {
     for (const std::string& e : create_events) create_req.add_events(e);
+    if (create_filters.given()) {
+      *create_req.mutable_filters() = create_filters.ToProto();
+    }
     RunAndPrint(ctx, rc, [](Client& c) { return c.CreateWebhook(create_req); });
   });
 
@@ -104,7 +143,19 @@ void AddWebhookCommands(CLI::App& app, CliContext& ctx, int* rc) {
       ->delimiter(',');
   auto* en = update->add_flag("--enable", enable, "enable the endpoint");
   update->add_flag("--disable", disable, "disable the endpoint")->excludes(en);
+  // Filters given replace the endpoint's filters as a whole.
+  static FilterFlags update_filters;
+  update_filters.AddTo(update);
+  update->add_flag("--no-filters", update_filters.clear,
+                   "take every lead again");
   update->callback([&ctx, rc] {
+    if (update_filters.clear && update_filters.given()) {
+      *rc = UsageError("--no-filters with filter flags");
+      return;
+    }
+    if (update_filters.clear || update_filters.given()) {
+      *update_req.mutable_filters() = update_filters.ToProto();
+    }
     if (!name.empty()) update_req.set_name(name);
     if (!url.empty()) update_req.set_url(url);
     for (const std::string& e : events) update_req.add_events(e);

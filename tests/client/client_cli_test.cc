@@ -391,6 +391,35 @@ TEST_F(CliTest, EraseByIdAndByPhonePrintsTheTombstones) {
       << nothing.status();
 }
 
+// `webhooks create` and `update` carry lead filters; `--no-filters`
+// clears them.
+TEST_F(CliTest, WebhookFiltersAreSetAndCleared) {
+  absl::StatusOr<std::string> created =
+      Run({"webhooks", "create", "--url", "http://127.0.0.1:9/filtered",
+           "--events", "lead.new", "--verticals", "solar,insurance",
+           "--score-tiers", "hot", "--min-score", "60", "-o", "json"});
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_TRUE(absl::StrContains(
+      *created, R"("filters":{"verticals":["solar","insurance"],)"
+                R"("score_tiers":["hot"],"min_score":60})"))
+      << *created;
+  auto webhooks = client_->ListWebhooks();
+  ASSERT_TRUE(webhooks.ok() && webhooks->webhooks_size() > 0);
+  const v1::Webhook& hook = webhooks->webhooks(webhooks->webhooks_size() - 1);
+  EXPECT_EQ(hook.filters().min_score(), 60);
+
+  absl::StatusOr<std::string> cleared =
+      Run({"webhooks", "update", hook.id(), "--no-filters", "-o", "json"});
+  ASSERT_TRUE(cleared.ok()) << cleared.status();
+  v1::GetWebhookRequest get;
+  get.set_id(hook.id());
+  auto stored = client_->GetWebhook(get);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->filters().verticals_size(), 0);
+  EXPECT_EQ(stored->filters().score_tiers_size(), 0);
+  EXPECT_EQ(stored->filters().min_score(), 0);
+}
+
 TEST_F(CliTest, ErrorsAndExitCodes) {
   // Usage error: exit 2.
   auto usage = itest::RunToCompletion(
