@@ -16,14 +16,18 @@ grpc::Status AccountServiceImpl::GetMe(grpc::ServerContext* ctx,
       deps_, ctx, "leadrelay.v1.AccountService.GetMe",
       [&](const auth::Caller& caller) {
         return deps_.pool->Run([&](Connection& conn) -> absl::Status {
-          LR_ASSIGN_OR_RETURN(*resp->mutable_account(),
-                              store::GetAccount(conn, caller.account_id));
           // A platform service acting for the account made the call with
           // no key of the account's: api_key stays empty.
-          if (!caller.acting_service.empty()) return absl::OkStatus();
+          if (!caller.acting_service.empty()) {
+            LR_ASSIGN_OR_RETURN(*resp->mutable_account(),
+                                store::GetAccount(conn, caller.account_id));
+            return absl::OkStatus();
+          }
           LR_ASSIGN_OR_RETURN(
-              *resp->mutable_api_key(),
-              store::GetApiKey(conn, caller.account_id, caller.key_id));
+              store::AccountAndKey me,
+              store::GetAccountAndKey(conn, caller.account_id, caller.key_id));
+          *resp->mutable_account() = std::move(me.account);
+          *resp->mutable_api_key() = std::move(me.key);
           return absl::OkStatus();
         });
       });

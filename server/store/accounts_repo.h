@@ -38,6 +38,7 @@ absl::Status DebitCredits(Connection& conn, const std::string& account_id,
 // the reader of one such row.
 const char* AccountColumns();
 inline constexpr int kAccountCreatedCol = 7;
+inline constexpr int kAccountColumnCount = 9;
 v1::Account AccountFromRow(const Result& r, int row);
 
 absl::StatusOr<v1::AccountStats> GetAccountStats(Connection& conn,

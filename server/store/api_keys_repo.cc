@@ -1,25 +1,34 @@
 #include "store/api_keys_repo.h"
 
+#include "absl/strings/str_cat.h"
 #include "common/random_ids.h"
 #include "common/status_util.h"
+#include "store/accounts_repo.h"
 #include "store/proto_time.h"
 
 namespace leadrelay::store {
 namespace {
 
+// Every statement names the table `k`, so these also read a key joined
+// with other tables.
 constexpr char kKeyColumns[] =
-    "id, name, prefix, scopes, lr_us(created_at), lr_us(last_used_at), "
-    "lr_us(revoked_at)";
+    "k.id, k.name, k.prefix, k.scopes, lr_us(k.created_at), "
+    "lr_us(k.last_used_at), lr_us(k.revoked_at)";
 
-v1::ApiKey KeyFrom(const Result& r, int row) {
+// The key in columns `col`.. of `row`.
+v1::ApiKey KeyFrom(const Result& r, int row, int col = 0) {
   v1::ApiKey k;
-  k.set_id(r.String(row, 0));
-  k.set_name(r.String(row, 1));
-  k.set_prefix(r.String(row, 2));
-  for (auto& s : r.TextArray(row, 3)) k.add_scopes(s);
-  SetTimestamp(r.Time(row, 4), k.mutable_created_at());
-  if (!r.IsNull(row, 5)) SetTimestamp(r.Time(row, 5), k.mutable_last_used_at());
-  if (!r.IsNull(row, 6)) SetTimestamp(r.Time(row, 6), k.mutable_revoked_at());
+  k.set_id(r.String(row, col));
+  k.set_name(r.String(row, col + 1));
+  k.set_prefix(r.String(row, col + 2));
+  for (auto& s : r.TextArray(row, col + 3)) k.add_scopes(s);
+  SetTimestamp(r.Time(row, col + 4), k.mutable_created_at());
+  if (!r.IsNull(row, col + 5)) {
+    SetTimestamp(r.Time(row, col + 5), k.mutable_last_used_at());
+  }
+  if (!r.IsNull(row, col + 6)) {
+    SetTimestamp(r.Time(row, col + 6), k.mutable_revoked_at());
+  }
   return k;
 }
 
@@ -33,7 +42,7 @@ absl::StatusOr<CreatedApiKey> CreateApiKey(
   std::string id = NewId("key_");
   LR_ASSIGN_OR_RETURN(
       Result r,
-      conn.Exec(std::string("INSERT INTO api_keys (id, account_id, name, "
+      conn.Exec(std::string("INSERT INTO api_keys AS k (id, account_id, name, "
                             "prefix, key_hash, scopes) VALUES "
                             "($1, $2, $3, $4, $5, $6) RETURNING ") +
                     kKeyColumns,
@@ -60,7 +69,7 @@ absl::StatusOr<std::vector<v1::ApiKey>> ListApiKeys(
     Connection& conn, const std::string& account_id) {
   LR_ASSIGN_OR_RETURN(Result r,
                       conn.Exec(std::string("SELECT ") + kKeyColumns +
-                                    " FROM api_keys WHERE account_id = $1"
+                                    " FROM api_keys k WHERE account_id = $1"
                                     " ORDER BY created_at, id",
                                 {account_id}));
   std::vector<v1::ApiKey> keys;
@@ -74,10 +83,26 @@ absl::StatusOr<v1::ApiKey> GetApiKey(Connection& conn,
   LR_ASSIGN_OR_RETURN(
       Result r,
       conn.Exec(std::string("SELECT ") + kKeyColumns +
-                    " FROM api_keys WHERE account_id = $1 AND id = $2",
+                    " FROM api_keys k WHERE account_id = $1 AND id = $2",
                 {account_id, key_id}));
   if (r.rows() == 0) return NotFound("api key", key_id);
   return KeyFrom(r, 0);
+}
+
+absl::StatusOr<AccountAndKey> GetAccountAndKey(Connection& conn,
+                                               const std::string& account_id,
+                                               const std::string& key_id) {
+  LR_ASSIGN_OR_RETURN(
+      Result r,
+      conn.Exec(absl::StrCat("SELECT ", AccountColumns(), ", ", kKeyColumns,
+                             " FROM accounts a JOIN plans p ON p.name = a.plan"
+                             " LEFT JOIN api_keys k ON k.account_id = a.id"
+                             " AND k.id = $2 WHERE a.id = $1"),
+                {account_id, key_id}));
+  if (r.rows() == 0) return NotFound("account", account_id);
+  if (r.IsNull(0, kAccountColumnCount)) return NotFound("api key", key_id);
+  return AccountAndKey{AccountFromRow(r, 0),
+                       KeyFrom(r, 0, kAccountColumnCount)};
 }
 
 absl::StatusOr<v1::ApiKey> RevokeApiKey(Connection& conn,
@@ -85,10 +110,10 @@ absl::StatusOr<v1::ApiKey> RevokeApiKey(Connection& conn,
                                         const std::string& key_id) {
   LR_ASSIGN_OR_RETURN(
       Result r,
-      conn.Exec(std::string("UPDATE api_keys SET revoked_at = "
+      conn.Exec(std::string("UPDATE api_keys k SET revoked_at = "
                             "coalesce(revoked_at, now()) WHERE account_id = $1"
                             " AND id = $2 RETURNING ") +
-                    kKeyColumns + ", pg_notify('leadrelay_keys', id)",
+                    kKeyColumns + ", pg_notify('leadrelay_keys', k.id)",
                 {account_id, key_id}));
   if (r.rows() == 0) return NotFound("api key", key_id);
   return KeyFrom(r, 0);

@@ -31,6 +31,15 @@ absl::StatusOr<std::vector<v1::ApiKey>> ListApiKeys(
 absl::StatusOr<v1::ApiKey> GetApiKey(Connection& conn,
                                      const std::string& account_id,
                                      const std::string& key_id);
+// The account and one of its keys in one read (GetMe); not_found naming
+// whichever is missing.
+struct AccountAndKey {
+  v1::Account account;
+  v1::ApiKey key;
+};
+absl::StatusOr<AccountAndKey> GetAccountAndKey(Connection& conn,
+                                               const std::string& account_id,
+                                               const std::string& key_id);
 absl::StatusOr<v1::ApiKey> RevokeApiKey(Connection& conn,
                                         const std::string& account_id,
                                         const std::string& key_id);
