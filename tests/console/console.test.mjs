@@ -190,6 +190,22 @@ try {
   assert.ok(eventIdOf(received.at(-1)), 'redelivery carries the event');
   step('delivery log lists the lead delivery; redeliver reaches the receiver');
 
+  // Lead filters: new endpoints take every lead; edit narrows them.
+  await page.goto(`${BASE}#/webhooks`);
+  await page.waitForSelector(`${hook} dd.filters`);
+  assert.equal(await page.$eval(`${hook} dd.filters`, (e) => e.textContent), 'every lead');
+  await page.click(`${hook} button.edit`);
+  await page.waitForSelector(`${hook} form[aria-label="Edit webhook"] input[name="filter_min_score"]`);
+  await page.click(`${hook} input[name="filter_verticals"][value="insurance"]`);
+  await page.click(`${hook} input[name="filter_score_tiers"][value="hot"]`);
+  await page.$eval(`${hook} input[name="filter_min_score"]`, (i) => { i.value = '90'; });
+  await page.click(`${hook} form[aria-label="Edit webhook"] button[type="submit"]`);
+  await page.waitForFunction((sel) => document.querySelector(`${sel} dd.filters`)?.textContent === 'insurance · hot · score ≥ 90', WAIT, hook);
+  assert.deepEqual((await rest('GET', `/v1/webhooks/${hookId}`)).filters,
+    { verticals: ['insurance'], score_tiers: ['hot'], min_score: 90 });
+  await shot('webhook-filters');
+  step('edit sets lead filters; the card and the API show them');
+
   // Leads list and detail.
   await page.goto(`${BASE}#/leads`);
   await page.waitForFunction(() => /2 leads/.test(document.querySelector('#leads-total')?.textContent || ''));

@@ -3,8 +3,9 @@
 import { api, query } from '../api.js';
 import { badge, clear, el, empty, errorBox, field, load, time } from '../ui.js';
 
-const VERTICALS = ['', 'solar', 'insurance', 'financial', 'property', 'b2b'];
-const TIERS = ['', 'hot', 'warm', 'qualified'];
+// The lead vocabulary (also the webhook filters').
+export const VERTICALS = ['solar', 'insurance', 'financial', 'property', 'b2b'];
+export const TIERS = ['hot', 'warm', 'qualified'];
 const STATUSES = ['new', 'contacted', 'qualified', 'converted', 'lost'];
 const PAGE_SIZE = 20;
 
@@ -21,8 +22,8 @@ export function renderLeads(main) {
   main.appendChild(el('h2', {}, 'Leads'));
   const form = el('form', { class: 'filters', 'aria-label': 'Lead filters' });
   const controls = {
-    vertical: select('vertical', VERTICALS, ''),
-    score_tier: select('score_tier', TIERS, ''),
+    vertical: select('vertical', ['', ...VERTICALS], ''),
+    score_tier: select('score_tier', ['', ...TIERS], ''),
     suburb: el('input', { name: 'suburb', type: 'search' }),
     date_from: el('input', { name: 'date_from', type: 'date' }),
     date_to: el('input', { name: 'date_to', type: 'date' }),

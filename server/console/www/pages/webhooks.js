@@ -2,6 +2,7 @@
 // disable; rotate the secret; test; delete.
 import { api } from '../api.js';
 import { badge, clear, confirmAction, el, empty, errorBox, field, load, shownOnce, time } from '../ui.js';
+import { TIERS, VERTICALS } from './leads.js';
 
 let eventTypesCache = null;
 async function eventTypes() {
@@ -15,6 +16,33 @@ function eventPicker(types, selected = []) {
   const fieldset = el('fieldset', { class: 'events' }, el('legend', {}, 'Events'),
     boxes.map((box) => el('label', {}, box, ` ${box.value}`)));
   return [fieldset, () => boxes.filter((b) => b.checked).map((b) => b.value)];
+}
+
+// Which leads an endpoint takes (lead.new, lead.updated); returns
+// [fieldset, () => filters]. Nothing ticked and 0 take every lead.
+function leadFilterPicker(filters = {}) {
+  const boxes = (name, values, selected = []) => values.map((value) =>
+    el('input', { type: 'checkbox', name, value, checked: selected.includes(value) }));
+  const verticals = boxes('filter_verticals', VERTICALS, filters.verticals);
+  const tiers = boxes('filter_score_tiers', TIERS, filters.score_tiers);
+  const minScore = el('input', { name: 'filter_min_score', type: 'number', min: 0, max: 100, value: filters.min_score || 0 });
+  const labelled = (list) => list.map((box) => el('label', {}, box, ` ${box.value}`));
+  const fieldset = el('fieldset', { class: 'lead-filters' }, el('legend', {}, 'Leads (lead.new, lead.updated)'),
+    el('p', { class: 'hint' }, 'Only leads matching every part you set are sent; leave all empty for every lead.'),
+    el('div', {}, el('strong', {}, 'Verticals: '), labelled(verticals)),
+    el('div', {}, el('strong', {}, 'Score tiers: '), labelled(tiers)),
+    field('Minimum score', minScore));
+  const checked = (list) => list.filter((b) => b.checked).map((b) => b.value);
+  return [fieldset, () => ({ verticals: checked(verticals), score_tiers: checked(tiers), min_score: Number(minScore.value) || 0 })];
+}
+
+// "every lead", or e.g. "solar, insurance · hot · score ≥ 70".
+export function describeFilters(filters = {}) {
+  const parts = [];
+  if (filters.verticals?.length) parts.push(filters.verticals.join(', '));
+  if (filters.score_tiers?.length) parts.push(filters.score_tiers.join(', '));
+  if (filters.min_score) parts.push(`score ≥ ${filters.min_score}`);
+  return parts.length ? parts.join(' · ') : 'every lead';
 }
 
 function state(hook) {
@@ -47,6 +75,7 @@ export function renderWebhooks(main) {
     const name = el('input', { name: 'name' });
     const url = el('input', { name: 'url', type: 'url', required: true, placeholder: 'https://your-crm.example/hooks/leadrelay' });
     const [picker, picked] = eventPicker(types, ['lead.new']);
+    const [filterPicker, pickedFilters] = leadFilterPicker();
     const status = el('div', { 'aria-live': 'polite' });
     return el('form', {
       'aria-label': 'Create webhook',
@@ -54,7 +83,7 @@ export function renderWebhooks(main) {
         event.preventDefault();
         clear(status);
         try {
-          const created = await api('POST', '/v1/webhooks', { name: name.value.trim(), url: url.value.trim(), events: picked() });
+          const created = await api('POST', '/v1/webhooks', { name: name.value.trim(), url: url.value.trim(), events: picked(), filters: pickedFilters() });
           clear(notice).appendChild(shownOnce('Signing secret', created.secret,
             'Copy it now: it is shown only this once. Use it to verify the X-LeadRelay-Signature of each delivery.'));
           name.value = '';
@@ -64,7 +93,7 @@ export function renderWebhooks(main) {
           status.appendChild(errorBox(e));
         }
       },
-    }, el('h3', {}, 'New webhook'), field('Name', name), field('URL', url), picker,
+    }, el('h3', {}, 'New webhook'), field('Name', name), field('URL', url), picker, filterPicker,
     el('button', { type: 'submit' }, 'Create webhook'), status);
   });
 
@@ -94,6 +123,7 @@ export function renderWebhooks(main) {
       el('dl', { class: 'facts' },
         el('dt', {}, 'URL'), el('dd', {}, el('code', {}, hook.url)),
         el('dt', {}, 'Events'), el('dd', {}, (hook.events || []).join(', ')),
+        el('dt', {}, 'Leads'), el('dd', { class: 'filters' }, describeFilters(hook.filters)),
         el('dt', {}, 'Secret'), el('dd', {}, `${hook.secret_prefix}…`),
         el('dt', {}, 'Created'), el('dd', {}, time(hook.created_at))),
       el('div', { class: 'actions' },
@@ -131,6 +161,7 @@ export function renderWebhooks(main) {
 
   async function editForm(hook, output) {
     const [picker, picked] = eventPicker(await eventTypes(), hook.events || []);
+    const [filterPicker, pickedFilters] = leadFilterPicker(hook.filters);
     const name = el('input', { name: 'name', value: hook.name || '' });
     const url = el('input', { name: 'url', type: 'url', required: true, value: hook.url });
     const status = el('div', { 'aria-live': 'polite' });
@@ -140,14 +171,14 @@ export function renderWebhooks(main) {
         event.preventDefault();
         clear(status);
         try {
-          await api('PATCH', `/v1/webhooks/${encodeURIComponent(hook.id)}`, { name: name.value.trim(), url: url.value.trim(), events: picked() });
+          await api('PATCH', `/v1/webhooks/${encodeURIComponent(hook.id)}`, { name: name.value.trim(), url: url.value.trim(), events: picked(), filters: pickedFilters() });
           clear(output);
           refresh();
         } catch (e) {
           status.appendChild(errorBox(e));
         }
       },
-    }, field('Name', name), field('URL', url), picker,
+    }, field('Name', name), field('URL', url), picker, filterPicker,
     el('button', { type: 'submit' }, 'Save'), el('button', { type: 'button', onclick: () => clear(output) }, 'Cancel'), status);
   }
 
