@@ -192,15 +192,15 @@ try {
 
   // Lead filters: new endpoints take every lead; edit narrows them.
   await page.goto(`${BASE}#/webhooks`);
-  await page.waitForSelector(`${hook} dd.filters`);
-  assert.equal(await page.$eval(`${hook} dd.filters`, (e) => e.textContent), 'every lead');
+  await page.waitForSelector(`${hook} dd.lead-filter-summary`);
+  assert.equal(await page.$eval(`${hook} dd.lead-filter-summary`, (e) => e.textContent), 'every lead');
   await page.click(`${hook} button.edit`);
   await page.waitForSelector(`${hook} form[aria-label="Edit webhook"] input[name="filter_min_score"]`);
   await page.click(`${hook} input[name="filter_verticals"][value="insurance"]`);
   await page.click(`${hook} input[name="filter_score_tiers"][value="hot"]`);
   await page.$eval(`${hook} input[name="filter_min_score"]`, (i) => { i.value = '90'; });
   await page.click(`${hook} form[aria-label="Edit webhook"] button[type="submit"]`);
-  await page.waitForFunction((sel) => document.querySelector(`${sel} dd.filters`)?.textContent === 'insurance · hot · score ≥ 90', WAIT, hook);
+  await page.waitForFunction((sel) => document.querySelector(`${sel} dd.lead-filter-summary`)?.textContent === 'insurance · hot · score ≥ 90', WAIT, hook);
   assert.deepEqual((await rest('GET', `/v1/webhooks/${hookId}`)).filters,
     { verticals: ['insurance'], score_tiers: ['hot'], min_score: 90 });
   await shot('webhook-filters');

@@ -123,7 +123,7 @@ export function renderWebhooks(main) {
       el('dl', { class: 'facts' },
         el('dt', {}, 'URL'), el('dd', {}, el('code', {}, hook.url)),
         el('dt', {}, 'Events'), el('dd', {}, (hook.events || []).join(', ')),
-        el('dt', {}, 'Leads'), el('dd', { class: 'filters' }, describeFilters(hook.filters)),
+        el('dt', {}, 'Leads'), el('dd', { class: 'lead-filter-summary' }, describeFilters(hook.filters)),
         el('dt', {}, 'Secret'), el('dd', {}, `${hook.secret_prefix}…`),
         el('dt', {}, 'Created'), el('dd', {}, time(hook.created_at))),
       el('div', { class: 'actions' },
