@@ -73,13 +73,13 @@ leadrelay() {  # METHOD [extra flags]
     --seconds="$SECONDS_PER_METHOD" --method="$method" "$@"
 }
 
-pgbench_sql() {  # NAME SCRIPT: pgbench on SCRIPT, same clients and duration
+pgbench_sql() {  # NAME FILE: pgbench on FILE, same clients and duration
   local name=$1 script=$2
-  echo "pgbench $name ($script)"
+  echo "pgbench $name ($(basename "$script"))"
   measure "pgbench_$name" "$PGBENCH" -n -M prepared -c "$CONCURRENCY" -j 4 \
     -T "$SECONDS_PER_METHOD" -h 127.0.0.1 -p "$PG_PORT" -U postgres \
     -D account="$ACCOUNT_ID" -D lead="${LEAD_ID:-none}" -D key="$KEY_ID" \
-    -f "$SQL_DIR/$script" postgres |
+    -f "$script" postgres |
     grep -E '^(tps|latency average|number of failed)' | sed 's/^/  /'
 }
 
@@ -97,13 +97,21 @@ ratio() {  # LEADRELAY_LABEL PGBENCH_LABEL WHAT
 echo "== leadrelay gRPC bench: $(nproc) cores (shared), PostgreSQL durable," \
   "concurrency $CONCURRENCY, ${SECONDS_PER_METHOD}s per method"
 leadrelay create "$@"
-pgbench_sql create_notify create_lead.sql
-pgbench_sql create_no_notify create_lead_no_notify.sql
+pgbench_sql create_notify "$SQL_DIR/create_lead.sql"
+# The same transaction without its NOTIFY: what one transaction per lead
+# costs when commits can be grouped.
+sed "s/pg_notify('leadrelay_events', :account)/0/" "$SQL_DIR/create_lead.sql" \
+  >"$WORK/create_lead_no_notify.sql"
+if grep -q pg_notify "$WORK/create_lead_no_notify.sql"; then
+  lr_log "create_lead.sql changed: its NOTIFY was not removed"
+  exit 1
+fi
+pgbench_sql create_no_notify "$WORK/create_lead_no_notify.sql"
 leadrelay get "$@"
 LEAD_ID=$("${PSQL[@]}" -c "SELECT id FROM leads WHERE external_id LIKE 'bench-%' LIMIT 1")
-pgbench_sql get_lead get_lead.sql
+pgbench_sql get_lead "$SQL_DIR/get_lead.sql"
 leadrelay getme "$@"
-pgbench_sql get_me get_me.sql
+pgbench_sql get_me "$SQL_DIR/get_me.sql"
 
 echo "== leadrelay / pgbench, same cluster, same run (what counts)"
 ratio leadrelay_create pgbench_create_notify \
