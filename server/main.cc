@@ -18,8 +18,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/time/clock.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "auth/authorizer.h"
 #include "auth/platform_identity.h"
@@ -44,6 +44,7 @@
 #include "store/migrations.h"
 #include "store/notification_listener.h"
 #include "store/pg.h"
+#include "store/point_readers.h"
 #include "store/webhook_secrets.h"
 #include "stream/event_hub.h"
 
@@ -56,8 +57,7 @@ ABSL_FLAG(std::string, http_address, "",
           "when empty");
 ABSL_FLAG(std::string, http_tls_cert, "",
           "PEM certificate chain for --http_address; serves HTTPS only");
-ABSL_FLAG(std::string, http_tls_key, "",
-          "PEM private key for --http_tls_cert");
+ABSL_FLAG(std::string, http_tls_key, "", "PEM private key for --http_tls_cert");
 ABSL_FLAG(int, http_max_connections, 1024,
           "open HTTP connections; past this, new ones get 503 over_capacity");
 ABSL_FLAG(absl::Duration, http_header_timeout, absl::Seconds(10),
@@ -370,11 +370,13 @@ int Run() {
   if (dispatcher != nullptr) dispatcher->Start();
   std::atomic<bool> dispatching{dispatcher != nullptr};
   store::LeadBatcher lead_batcher(pool);
+  store::PointReaders point_readers(pool);
   store::EventPruner event_pruner(pool,
                                   {absl::GetFlag(FLAGS_event_retention),
                                    absl::GetFlag(FLAGS_event_prune_interval)});
   ServiceDeps deps{&pool, &authorizer, {}, dispatcher.get(), &hub};
   deps.lead_batcher = &lead_batcher;
+  deps.point_readers = &point_readers;
   deps.secret_box = &secret_box;
   deps.options.allowed_webhook_hosts = absl::GetFlag(FLAGS_allow_webhook_hosts);
   deps.options.secret_rotation_grace =

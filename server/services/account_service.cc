@@ -14,22 +14,23 @@ grpc::Status AccountServiceImpl::GetMe(grpc::ServerContext* ctx,
                                        v1::GetMeResponse* resp) {
   return Serve(
       deps_, ctx, "leadrelay.v1.AccountService.GetMe",
-      [&](const auth::Caller& caller) {
-        return deps_.pool->Run([&](Connection& conn) -> absl::Status {
-          // A platform service acting for the account made the call with
-          // no key of the account's: api_key stays empty.
-          if (!caller.acting_service.empty()) {
+      [&](const auth::Caller& caller) -> absl::Status {
+        // A platform service acting for the account made the call with no
+        // key of the account's: api_key stays empty.
+        if (!caller.acting_service.empty()) {
+          return deps_.pool->Run([&](Connection& conn) -> absl::Status {
             LR_ASSIGN_OR_RETURN(*resp->mutable_account(),
                                 store::GetAccount(conn, caller.account_id));
             return absl::OkStatus();
-          }
-          LR_ASSIGN_OR_RETURN(
-              store::AccountAndKey me,
-              store::GetAccountAndKey(conn, caller.account_id, caller.key_id));
-          *resp->mutable_account() = std::move(me.account);
-          *resp->mutable_api_key() = std::move(me.key);
-          return absl::OkStatus();
-        });
+          });
+        }
+        // Not inside a pool lease: the coalesced read takes its own.
+        LR_ASSIGN_OR_RETURN(store::AccountAndKey me,
+                            deps_.point_readers->accounts_and_keys.Get(
+                                {caller.account_id, caller.key_id}));
+        *resp->mutable_account() = std::move(me.account);
+        *resp->mutable_api_key() = std::move(me.key);
+        return absl::OkStatus();
       });
 }
 

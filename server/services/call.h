@@ -17,9 +17,10 @@
 #include "grpcpp/server_context.h"
 #include "ops/call_observer.h"
 #include "services/grpc_status.h"
-#include "store/lead_batcher.h"
 #include "store/accounts_repo.h"
+#include "store/lead_batcher.h"
 #include "store/pg.h"
+#include "store/point_readers.h"
 #include "stream/event_hub.h"
 
 namespace leadrelay {
@@ -43,6 +44,8 @@ struct ServiceDeps {
   stream::EventHub* hub = nullptr;
   // Groups concurrent CreateLeads into one statement.
   store::LeadBatcher* lead_batcher = nullptr;
+  // Answers concurrent GetLeads, and GetMes, with one statement each.
+  store::PointReaders* point_readers = nullptr;
   // Encrypts webhook secrets at rest.
   const crypto::SecretBox* secret_box = nullptr;
 };

@@ -36,43 +36,42 @@ v1::Event LeadEvent(const char* type, const v1::Lead& lead,
 grpc::Status LeadServiceImpl::CreateLead(grpc::ServerContext* ctx,
                                          const v1::CreateLeadRequest* req,
                                          v1::Lead* resp) {
-  return Serve(deps_, ctx, "leadrelay.v1.LeadService.CreateLead", *req,
-               [&](const auth::Caller& caller) -> absl::Status {
-                 v1::Lead lead = req->lead();
-                 LR_RETURN_IF_ERROR(domain::NormalizeNewLead(lead));
-                 // Plans with a monthly quota: this lead must fit in it
-                 // (checked before batching; concurrent creates may
-                 // overshoot by a few, see README).
-                 if (caller.monthly_quota > 0) {
-                   LR_RETURN_IF_ERROR(deps_.pool->Run(
-                       [&](Connection& conn) -> absl::Status {
-                         LR_ASSIGN_OR_RETURN(
-                             int64_t used,
-                             store::LeadsThisMonth(conn, caller.account_id));
-                         // This lead is not written yet: count it too.
-                         return domain::CheckMonthlyQuota(caller.monthly_quota,
-                                                          used + 1);
-                       }));
-                 }
-                 store::PrepareNewLead(lead);
-                 v1::Event event = LeadEvent("lead.new", lead);
-                 store::PrepareEvent(caller.account_id, event);
-                 // Written with the concurrent CreateLeads of the account
-                 // (one statement, one commit); a producer's retry returns
-                 // the lead it created, free of charge.
-                 LR_ASSIGN_OR_RETURN(
-                     store::LeadInsert inserted,
-                     deps_.lead_batcher->Create(
-                         caller.account_id, caller.policy.credit_cost(),
-                         {std::move(lead), std::move(event),
-                          caller.acting_service}));
-                 *resp = std::move(inserted.lead);
-                 // A bulk import counts a replayed create as already present.
-                 if (!inserted.created) {
-                   ctx->AddInitialMetadata("x-leadrelay-replayed", "true");
-                 }
-                 return absl::OkStatus();
-               });
+  return Serve(
+      deps_, ctx, "leadrelay.v1.LeadService.CreateLead", *req,
+      [&](const auth::Caller& caller) -> absl::Status {
+        v1::Lead lead = req->lead();
+        LR_RETURN_IF_ERROR(domain::NormalizeNewLead(lead));
+        // Plans with a monthly quota: this lead must fit in it
+        // (checked before batching; concurrent creates may
+        // overshoot by a few, see README).
+        if (caller.monthly_quota > 0) {
+          LR_RETURN_IF_ERROR(
+              deps_.pool->Run([&](Connection& conn) -> absl::Status {
+                LR_ASSIGN_OR_RETURN(int64_t used, store::LeadsThisMonth(
+                                                      conn, caller.account_id));
+                // This lead is not written yet: count it too.
+                return domain::CheckMonthlyQuota(caller.monthly_quota,
+                                                 used + 1);
+              }));
+        }
+        store::PrepareNewLead(lead);
+        v1::Event event = LeadEvent("lead.new", lead);
+        store::PrepareEvent(caller.account_id, event);
+        // Written with the concurrent CreateLeads of the account
+        // (one statement, one commit); a producer's retry returns
+        // the lead it created, free of charge.
+        LR_ASSIGN_OR_RETURN(
+            store::LeadInsert inserted,
+            deps_.lead_batcher->Create(
+                caller.account_id, caller.policy.credit_cost(),
+                {std::move(lead), std::move(event), caller.acting_service}));
+        *resp = std::move(inserted.lead);
+        // A bulk import counts a replayed create as already present.
+        if (!inserted.created) {
+          ctx->AddInitialMetadata("x-leadrelay-replayed", "true");
+        }
+        return absl::OkStatus();
+      });
 }
 
 grpc::Status LeadServiceImpl::ListLeads(grpc::ServerContext* ctx,
@@ -107,16 +106,14 @@ grpc::Status LeadServiceImpl::ListLeads(grpc::ServerContext* ctx,
 grpc::Status LeadServiceImpl::GetLead(grpc::ServerContext* ctx,
                                       const v1::GetLeadRequest* req,
                                       v1::Lead* resp) {
-  return Serve(
-      deps_, ctx, "leadrelay.v1.LeadService.GetLead", *req,
-      [&](const auth::Caller& caller) -> absl::Status {
-        if (req->id().empty()) return InvalidRequest("id is required");
-        return deps_.pool->Run([&](Connection& conn) -> absl::Status {
-          LR_ASSIGN_OR_RETURN(
-              *resp, store::GetLead(conn, caller.account_id, req->id(), false));
-          return absl::OkStatus();
-        });
-      });
+  return Serve(deps_, ctx, "leadrelay.v1.LeadService.GetLead", *req,
+               [&](const auth::Caller& caller) -> absl::Status {
+                 if (req->id().empty()) return InvalidRequest("id is required");
+                 LR_ASSIGN_OR_RETURN(*resp,
+                                     deps_.point_readers->leads.Get(
+                                         {caller.account_id, req->id()}));
+                 return absl::OkStatus();
+               });
 }
 
 grpc::Status LeadServiceImpl::UpdateLead(grpc::ServerContext* ctx,
@@ -129,7 +126,7 @@ grpc::Status LeadServiceImpl::UpdateLead(grpc::ServerContext* ctx,
         return deps_.pool->InTransaction([&](Connection& conn) -> absl::Status {
           LR_ASSIGN_OR_RETURN(
               v1::Lead lead,
-              store::GetLead(conn, caller.account_id, req->id(), true));
+              store::LockLead(conn, caller.account_id, req->id()));
           LR_ASSIGN_OR_RETURN(std::vector<std::string> changed,
                               domain::ApplyLeadUpdate(*req, lead));
           if (!changed.empty()) {

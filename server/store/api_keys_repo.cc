@@ -14,6 +14,7 @@ namespace {
 constexpr char kKeyColumns[] =
     "k.id, k.name, k.prefix, k.scopes, lr_us(k.created_at), "
     "lr_us(k.last_used_at), lr_us(k.revoked_at)";
+constexpr int kKeyColumnCount = 7;
 
 // The key in columns `col`.. of `row`.
 v1::ApiKey KeyFrom(const Result& r, int row, int col = 0) {
@@ -89,20 +90,50 @@ absl::StatusOr<v1::ApiKey> GetApiKey(Connection& conn,
   return KeyFrom(r, 0);
 }
 
-absl::StatusOr<AccountAndKey> GetAccountAndKey(Connection& conn,
-                                               const std::string& account_id,
-                                               const std::string& key_id) {
+absl::StatusOr<std::vector<absl::StatusOr<AccountAndKey>>> GetAccountsAndKeys(
+    Connection& conn, const std::vector<AccountKeyRef>& refs) {
+  std::vector<std::string> accounts, keys;
+  accounts.reserve(refs.size());
+  keys.reserve(refs.size());
+  for (const AccountKeyRef& ref : refs) {
+    accounts.push_back(ref.account_id);
+    keys.push_back(ref.key_id);
+  }
+  // One primary-key probe per account and per key whatever the statistics
+  // say (OFFSET 0 keeps each subquery apart); a key counts only with its
+  // own account.
   LR_ASSIGN_OR_RETURN(
       Result r,
       conn.Exec(absl::StrCat("SELECT ", AccountColumns(), ", ", kKeyColumns,
-                             " FROM accounts a JOIN plans p ON p.name = a.plan"
-                             " LEFT JOIN api_keys k ON k.account_id = a.id"
-                             " AND k.id = $2 WHERE a.id = $1"),
-                {account_id, key_id}));
-  if (r.rows() == 0) return NotFound("account", account_id);
-  if (r.IsNull(0, kAccountColumnCount)) return NotFound("api key", key_id);
-  return AccountAndKey{AccountFromRow(r, 0),
-                       KeyFrom(r, 0, kAccountColumnCount)};
+                             R"sql(, q.i
+      FROM unnest($1::text[], $2::text[]) WITH ORDINALITY
+        AS q(account_id, key_id, i)
+      CROSS JOIN LATERAL (
+        SELECT * FROM accounts WHERE id = q.account_id OFFSET 0) a
+      JOIN plans p ON p.name = a.plan
+      LEFT JOIN LATERAL (
+        SELECT * FROM api_keys WHERE id = q.key_id OFFSET 0) k
+        ON k.account_id = a.id)sql"),
+                {Param::TextArray(accounts), Param::TextArray(keys)}));
+  std::vector<absl::StatusOr<AccountAndKey>> out;
+  out.reserve(refs.size());
+  for (const AccountKeyRef& ref : refs) {
+    out.push_back(NotFound("account", ref.account_id));
+  }
+  constexpr int kPosition = kAccountColumnCount + kKeyColumnCount;
+  for (int row = 0; row < r.rows(); ++row) {
+    int64_t i = r.Int(row, kPosition) - 1;  // ordinality counts from 1
+    if (i < 0 || i >= static_cast<int64_t>(refs.size())) {
+      return Internal("account read returned an unknown position");
+    }
+    if (r.IsNull(row, kAccountColumnCount)) {
+      out[i] = NotFound("api key", refs[i].key_id);
+    } else {
+      out[i] = AccountAndKey{AccountFromRow(r, row),
+                             KeyFrom(r, row, kAccountColumnCount)};
+    }
+  }
+  return out;
 }
 
 absl::StatusOr<v1::ApiKey> RevokeApiKey(Connection& conn,

@@ -31,15 +31,20 @@ absl::StatusOr<std::vector<v1::ApiKey>> ListApiKeys(
 absl::StatusOr<v1::ApiKey> GetApiKey(Connection& conn,
                                      const std::string& account_id,
                                      const std::string& key_id);
-// The account and one of its keys in one read (GetMe); not_found naming
-// whichever is missing.
+// An account and one of its keys (GetMe).
+struct AccountKeyRef {
+  std::string account_id;
+  std::string key_id;
+};
 struct AccountAndKey {
   v1::Account account;
   v1::ApiKey key;
 };
-absl::StatusOr<AccountAndKey> GetAccountAndKey(Connection& conn,
-                                               const std::string& account_id,
-                                               const std::string& key_id);
+// Reads several accounts with a key of each in one statement; one outcome
+// per ref, in order: not_found naming whichever is missing (a key of
+// another account is missing too).
+absl::StatusOr<std::vector<absl::StatusOr<AccountAndKey>>> GetAccountsAndKeys(
+    Connection& conn, const std::vector<AccountKeyRef>& refs);
 absl::StatusOr<v1::ApiKey> RevokeApiKey(Connection& conn,
                                         const std::string& account_id,
                                         const std::string& key_id);

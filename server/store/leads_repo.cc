@@ -19,6 +19,18 @@ absl::StatusOr<v1::Lead> LeadFrom(const Result& r, int row, int col) {
   return lead;
 }
 
+// The outcome of a point read whose row (body, lr_us(erased_at)) starts at
+// column `col`.
+absl::StatusOr<v1::Lead> ReadLead(const Result& r, int row, int col,
+                                  const std::string& id) {
+  if (!r.IsNull(row, col + 1)) {
+    return LeadErased(id,
+                      absl::FormatTime(absl::RFC3339_sec, r.Time(row, col + 1),
+                                       absl::UTCTimeZone()));
+  }
+  return LeadFrom(r, row, col);
+}
+
 // The list filters; empty parameters match everything, so every query has
 // one plan shape.
 constexpr char kLeadFilter[] = R"sql(
@@ -159,21 +171,50 @@ absl::StatusOr<std::vector<absl::StatusOr<LeadInsert>>> CreateLeads(
   return out;
 }
 
-absl::StatusOr<v1::Lead> GetLead(Connection& conn,
-                                 const std::string& account_id,
-                                 const std::string& id, bool for_update) {
-  LR_ASSIGN_OR_RETURN(
-      Result r,
-      conn.Exec(absl::StrCat("SELECT body, lr_us(erased_at) FROM leads "
-                             "WHERE account_id = $1 AND id = $2",
-                             for_update ? " FOR UPDATE" : ""),
-                {account_id, id}));
+absl::StatusOr<v1::Lead> LockLead(Connection& conn,
+                                  const std::string& account_id,
+                                  const std::string& id) {
+  LR_ASSIGN_OR_RETURN(Result r,
+                      conn.Exec("SELECT body, lr_us(erased_at) FROM leads "
+                                "WHERE account_id = $1 AND id = $2 FOR UPDATE",
+                                {account_id, id}));
   if (r.rows() == 0) return NotFound("lead", id);
-  if (!r.IsNull(0, 1)) {
-    return LeadErased(id, absl::FormatTime(absl::RFC3339_sec, r.Time(0, 1),
-                                           absl::UTCTimeZone()));
+  return ReadLead(r, 0, 0, id);
+}
+
+absl::StatusOr<std::vector<absl::StatusOr<v1::Lead>>> GetLeads(
+    Connection& conn, const std::vector<LeadKey>& keys) {
+  std::vector<std::string> accounts, ids;
+  accounts.reserve(keys.size());
+  ids.reserve(keys.size());
+  for (const LeadKey& k : keys) {
+    accounts.push_back(k.account_id);
+    ids.push_back(k.id);
   }
-  return LeadFrom(r, 0, 0);
+  // One primary-key probe per key, whatever the statistics say (OFFSET 0
+  // keeps the subquery apart, so no join order or other index can replace
+  // the probe); the account check outside it means a key names a lead only
+  // within its own account.
+  LR_ASSIGN_OR_RETURN(
+      Result r, conn.Exec(R"sql(
+      SELECT q.i, l.body, lr_us(l.erased_at)
+      FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS q(account_id, id, i)
+      CROSS JOIN LATERAL (
+        SELECT account_id, body, erased_at FROM leads WHERE id = q.id OFFSET 0
+      ) l
+      WHERE l.account_id = q.account_id)sql",
+                          {Param::TextArray(accounts), Param::TextArray(ids)}));
+  std::vector<absl::StatusOr<v1::Lead>> out;
+  out.reserve(keys.size());
+  for (const LeadKey& k : keys) out.push_back(NotFound("lead", k.id));
+  for (int row = 0; row < r.rows(); ++row) {
+    int64_t i = r.Int(row, 0) - 1;  // ordinality counts from 1
+    if (i < 0 || i >= static_cast<int64_t>(keys.size())) {
+      return Internal("lead read returned an unknown position");
+    }
+    out[i] = ReadLead(r, row, 1, keys[i].id);
+  }
+  return out;
 }
 
 absl::Status SaveLead(Connection& conn, const std::string& account_id,

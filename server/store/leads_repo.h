@@ -40,12 +40,23 @@ struct NewLead {
 absl::StatusOr<std::vector<absl::StatusOr<LeadInsert>>> CreateLeads(
     Connection& conn, const std::string& account_id, int cost,
     std::vector<NewLead> leads);
-// `for_update` locks the row for the rest of the transaction.
-absl::StatusOr<v1::Lead> GetLead(Connection& conn,
-                                 const std::string& account_id,
-                                 const std::string& id, bool for_update);
+// Reads a lead and locks its row for the rest of the transaction.
+absl::StatusOr<v1::Lead> LockLead(Connection& conn,
+                                  const std::string& account_id,
+                                  const std::string& id);
 absl::Status SaveLead(Connection& conn, const std::string& account_id,
                       const v1::Lead& lead);
+
+// A lead asked for by id within its account.
+struct LeadKey {
+  std::string account_id;
+  std::string id;
+};
+// Point reads of several leads (of any accounts) in one statement; one
+// outcome per key, in order: the lead, not_found (no such lead in that
+// account) or lead_erased.
+absl::StatusOr<std::vector<absl::StatusOr<v1::Lead>>> GetLeads(
+    Connection& conn, const std::vector<LeadKey>& keys);
 
 struct LeadPage {
   std::vector<v1::Lead> leads;

@@ -1,7 +1,10 @@
 // Concurrent CreateLeads of one account are written together (one statement
 // and one commit per batch): each caller still gets its own outcome, and
 // credits, idempotency and events behave as for CreateLeads one at a time.
+// Concurrent GetLeads and GetMes (of any accounts) are read together: each
+// caller still gets its own answer, and only from its own account.
 
+#include <atomic>
 #include <string>
 #include <thread>
 #include <vector>
@@ -168,6 +171,123 @@ TEST_F(LeadBatchTest, ADebitTakesItsCostOnceWhateverPlanPostgresPicks) {
   }
   ASSERT_TRUE(db().Exec("RESET ALL").ok());
   EXPECT_EQ(StoredCredits(account->id), 100 - kDebits);
+}
+
+// Runs `call(i)` for i in [0, n) on n threads released together, so that
+// the calls queue behind one another's reads.
+template <typename Call>
+void AllAtOnce(int n, Call call) {
+  std::atomic<int> ready{0};
+  std::vector<std::thread> callers;
+  for (int i = 0; i < n; ++i) {
+    callers.emplace_back([&, i] {
+      ready.fetch_add(1);
+      while (ready.load() < n) std::this_thread::yield();
+      call(i);
+    });
+  }
+  for (std::thread& t : callers) t.join();
+}
+
+TEST_F(LeadBatchTest, ConcurrentGetLeadsOfTwoAccountsEachGetTheirOwnAnswer) {
+  absl::StatusOr<Account> a = NewAccount("enterprise", 100);
+  absl::StatusOr<Account> b = NewAccount("enterprise", 100);
+  ASSERT_TRUE(a.ok() && b.ok());
+  constexpr int kLeads = 4;
+  std::vector<v1::Lead> leads_a(kLeads), leads_b(kLeads);
+  for (int i = 0; i < kLeads; ++i) {
+    v1::Lead lead = SampleLead();
+    lead.set_score(10 + i);
+    ASSERT_TRUE(IsOk(CreateLead(a->admin_key, lead, &leads_a[i])));
+    lead.set_score(60 + i);
+    ASSERT_TRUE(IsOk(CreateLead(b->admin_key, lead, &leads_b[i])));
+  }
+  // The last lead of each account is erased: its tombstone answers.
+  for (const std::string& id : {leads_a.back().id(), leads_b.back().id()}) {
+    ASSERT_TRUE(
+        db().Exec("UPDATE leads SET erased_at = now() WHERE id = $1", {id})
+            .ok());
+  }
+  // Each caller asks, in turn, for a live lead of its account, the same
+  // position in the other account (not_found for it), its erased lead and
+  // a lead that does not exist; 40 callers at once, several rounds.
+  constexpr int kCallers = 40;
+  constexpr int kRounds = 5;
+  std::vector<std::string> failures(kCallers);
+  AllAtOnce(kCallers, [&](int i) {
+    const bool is_a = i % 2 == 0;
+    const Account& me = is_a ? *a : *b;
+    const std::vector<v1::Lead>& mine = is_a ? leads_a : leads_b;
+    const std::vector<v1::Lead>& theirs = is_a ? leads_b : leads_a;
+    for (int round = 0; round < kRounds; ++round) {
+      const v1::Lead& want = mine[(i + round) % (kLeads - 1)];
+      v1::Lead got;
+      grpc::Status own = GetLead(me.admin_key, want.id(), &got);
+      if (!own.ok() || got.id() != want.id() || got.score() != want.score()) {
+        failures[i] = "own lead " + want.id() + ": " + own.error_message();
+        return;
+      }
+      if (!HasError(GetLead(me.admin_key, theirs[round % kLeads].id(), &got),
+                    StatusCode::NOT_FOUND, "not_found")) {
+        failures[i] = "read the other account's lead";
+        return;
+      }
+      if (!HasError(GetLead(me.admin_key, mine.back().id(), &got),
+                    StatusCode::NOT_FOUND, "lead_erased")) {
+        failures[i] = "erased lead was not a tombstone";
+        return;
+      }
+      if (!HasError(
+              GetLead(me.admin_key, "lead_missing_" + std::to_string(i), &got),
+              StatusCode::NOT_FOUND, "not_found")) {
+        failures[i] = "a missing lead was found";
+        return;
+      }
+    }
+  });
+  for (int i = 0; i < kCallers; ++i) {
+    EXPECT_EQ(failures[i], "") << "caller " << i;
+  }
+}
+
+TEST_F(LeadBatchTest,
+       ConcurrentGetMesOfTwoAccountsEachGetTheirOwnAccountAndKey) {
+  absl::StatusOr<Account> a = NewAccount("enterprise", 7);
+  absl::StatusOr<Account> b = NewAccount("enterprise", 9);
+  ASSERT_TRUE(a.ok() && b.ok());
+  // Two keys per account, so a mixed-up key shows as well as an account.
+  std::vector<std::string> keys, key_ids, accounts;
+  for (const Account* acct : {&*a, &*b}) {
+    for (int k = 0; k < 2; ++k) {
+      v1::CreateApiKeyResponse created;
+      ASSERT_TRUE(IsOk(CreateKey(acct->admin_key, "reader " + std::to_string(k),
+                                 {"read"}, &created)));
+      keys.push_back(created.key());
+      key_ids.push_back(created.api_key().id());
+      accounts.push_back(acct->id);
+    }
+  }
+  constexpr int kCallers = 32;
+  constexpr int kRounds = 5;
+  std::vector<std::string> failures(kCallers);
+  AllAtOnce(kCallers, [&](int i) {
+    const size_t k = i % keys.size();
+    for (int round = 0; round < kRounds; ++round) {
+      v1::GetMeResponse me;
+      grpc::Status status = GetMe(keys[k], &me);
+      if (!status.ok() || me.account().id() != accounts[k] ||
+          me.api_key().id() != key_ids[k] ||
+          me.account().credits() != (accounts[k] == a->id ? 7 : 9)) {
+        failures[i] = "key " + key_ids[k] + " read account " +
+                      me.account().id() + " key " + me.api_key().id() + ": " +
+                      status.error_message();
+        return;
+      }
+    }
+  });
+  for (int i = 0; i < kCallers; ++i) {
+    EXPECT_EQ(failures[i], "") << "caller " << i;
+  }
 }
 
 }  // namespace
