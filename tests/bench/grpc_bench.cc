@@ -1,9 +1,12 @@
 // leadrelay_grpc_bench: closed-loop load against a running leadrelay-server.
 //
-// Each of --concurrency threads issues one call at a time (sync stubs) over
-// one of --channels channels, for --seconds after a warm-up that is not
-// counted. Prints calls, throughput, latency percentiles and errors for
-// CreateLead and/or GetLead.
+// --concurrency callers each keep one call in flight over one of --channels
+// channels, for --seconds after a warm-up that is not counted. Prints calls,
+// throughput, latency percentiles and errors for CreateLead, GetLead and/or
+// GetMe. The calls use gRPC's callback API: each next call starts from the
+// completion of the previous one on gRPC's own threads, so the load
+// generator, which shares the machine with the server and PostgreSQL, costs
+// little CPU (as pgbench, with a few threads for all its clients, does).
 //
 //   leadrelay_grpc_bench --target=127.0.0.1:50051 --api_key=lr_...
 //       --concurrency=32 --seconds=10 --method=both
@@ -19,11 +22,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -32,13 +35,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "leadrelay/v1/account.grpc.pb.h"
 #include "leadrelay/v1/lead.grpc.pb.h"
 #include "leadrelay/v1/lead.pb.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "leadrelay-server host:port");
 ABSL_FLAG(std::string, api_key, "", "API key (internal plan, ingest+read)");
-ABSL_FLAG(int, concurrency, 32, "concurrent callers, one thread each");
+ABSL_FLAG(int, concurrency, 32, "calls in flight at once");
 ABSL_FLAG(int, seconds, 10, "measured duration per method");
 ABSL_FLAG(double, warmup_seconds, 1.0, "uncounted warm-up per method");
 ABSL_FLAG(std::string, method, "both",
@@ -129,32 +133,43 @@ struct CallerStats {
   std::string first_error;
 };
 
-// Calls `call(thread_index, rng)` in a loop on each of `concurrency` threads
-// until the run ends; returns the merged figures of the measured part.
-template <typename Call>
+// One caller of a closed loop: its figures and its next call's start.
+struct Caller {
+  int index = 0;
+  std::mt19937_64 rng;
+  CallerStats stats;
+  Clock::time_point started;
+};
+
+// Runs a closed loop of `concurrency` callers: `start(caller, done)` starts
+// one asynchronous call and has `done(status)` called when it ends; the
+// caller's next call starts from there until the run ends. Returns the
+// figures of the measured part.
+template <typename Start>
 std::vector<CallerStats> RunClosedLoop(int concurrency, double warmup_s,
-                                       int seconds, const Call& call) {
-  std::vector<CallerStats> stats(concurrency);
-  const Clock::time_point start = Clock::now();
+                                       int seconds, const Start& start) {
+  const Clock::time_point begin = Clock::now();
   const Clock::time_point measure_from =
-      start + std::chrono::microseconds(static_cast<int64_t>(warmup_s * 1e6));
+      begin + std::chrono::microseconds(static_cast<int64_t>(warmup_s * 1e6));
   const Clock::time_point end = measure_from + std::chrono::seconds(seconds);
-  std::vector<std::thread> threads;
-  threads.reserve(concurrency);
-  for (int t = 0; t < concurrency; ++t) {
-    threads.emplace_back([&, t] {
-      std::mt19937_64 rng(0x1ead5eed + t);
-      CallerStats& mine = stats[t];
-      mine.latencies_us.reserve(1 << 16);
-      for (;;) {
-        const Clock::time_point before = Clock::now();
-        if (before >= end) break;
-        grpc::Status status = call(t, rng);
-        const Clock::time_point after = Clock::now();
-        if (before < measure_from || after > end) continue;
+  std::vector<Caller> callers(concurrency);
+  absl::Mutex mu;
+  int running = concurrency;
+
+  std::function<void(Caller&)> next = [&](Caller& caller) {
+    caller.started = Clock::now();
+    if (caller.started >= end) {
+      absl::MutexLock lock(&mu);
+      --running;
+      return;
+    }
+    start(caller, [&next, &caller, measure_from, end](grpc::Status status) {
+      const Clock::time_point after = Clock::now();
+      if (caller.started >= measure_from && after <= end) {
+        CallerStats& mine = caller.stats;
         mine.latencies_us.push_back(static_cast<uint32_t>(
-            std::chrono::duration_cast<std::chrono::microseconds>(after -
-                                                                  before)
+            std::chrono::duration_cast<std::chrono::microseconds>(
+                after - caller.started)
                 .count()));
         if (!status.ok()) {
           ++mine.errors[status.error_code()];
@@ -163,11 +178,49 @@ std::vector<CallerStats> RunClosedLoop(int concurrency, double warmup_s,
           }
         }
       }
+      next(caller);
     });
+  };
+  for (int t = 0; t < concurrency; ++t) {
+    callers[t].index = t;
+    callers[t].rng.seed(0x1ead5eed + t);
+    callers[t].stats.latencies_us.reserve(1 << 16);
   }
-  for (std::thread& th : threads) th.join();
+  for (Caller& caller : callers) next(caller);
+  {
+    absl::MutexLock lock(&mu);
+    mu.Await(absl::Condition(
+        +[](int* n) { return *n == 0; }, &running));
+  }
+  std::vector<CallerStats> stats;
+  for (Caller& caller : callers) stats.push_back(std::move(caller.stats));
   return stats;
 }
+
+// Per caller, the storage of its call in flight. A call's context may not
+// be destroyed from inside its own completion, so each caller alternates
+// between two slots: starting call n frees the slot of call n - 2.
+template <typename Call>
+class CallSlots {
+ public:
+  explicit CallSlots(int callers) : slots_(2 * callers), turns_(callers) {}
+  Call& Fresh(int caller) {
+    std::unique_ptr<Call>& slot = slots_[2 * caller + (turns_[caller]++ & 1)];
+    slot = std::make_unique<Call>();
+    return *slot;
+  }
+
+ private:
+  std::vector<std::unique_ptr<Call>> slots_;
+  std::vector<uint64_t> turns_;
+};
+
+template <typename Request, typename Reply>
+struct UnaryCall {
+  grpc::ClientContext ctx;
+  Request request;
+  Reply reply;
+};
 
 double Percentile(const std::vector<uint32_t>& sorted, double p) {
   if (sorted.empty()) return 0;
@@ -227,14 +280,18 @@ AccountService::Stub& AccountStubFor(const Setup& setup, int thread) {
 
 void BenchCreate(const Setup& setup) {
   std::atomic<uint64_t> counter{0};
+  CallSlots<UnaryCall<v1::CreateLeadRequest, v1::Lead>> calls(
+      setup.concurrency);
   auto stats = RunClosedLoop(
       setup.concurrency, setup.warmup_s, setup.seconds,
-      [&](int t, std::mt19937_64& rng) {
-        v1::CreateLeadRequest request = NewLeadRequest(counter++, rng);
-        v1::Lead reply;
-        grpc::ClientContext ctx;
-        PrepareContext(ctx, setup.api_key);
-        return StubFor(setup, t).CreateLead(&ctx, request, &reply);
+      [&](Caller& caller, std::function<void(grpc::Status)> done) {
+        auto& call = calls.Fresh(caller.index);
+        call.request = NewLeadRequest(counter++, caller.rng);
+        PrepareContext(call.ctx, setup.api_key);
+        StubFor(setup, caller.index)
+            .async()
+            ->CreateLead(&call.ctx, &call.request, &call.reply,
+                         std::move(done));
       });
   Report("CreateLead", stats, setup.seconds);
 }
@@ -263,29 +320,32 @@ std::vector<std::string> SeedLeads(const Setup& setup, int count) {
 void BenchGet(const Setup& setup) {
   const std::vector<std::string> ids =
       SeedLeads(setup, std::max(1, absl::GetFlag(FLAGS_seed_leads)));
-  auto stats =
-      RunClosedLoop(setup.concurrency, setup.warmup_s, setup.seconds,
-                    [&](int t, std::mt19937_64& rng) {
-                      v1::GetLeadRequest request;
-                      request.set_id(ids[rng() % ids.size()]);
-                      v1::Lead reply;
-                      grpc::ClientContext ctx;
-                      PrepareContext(ctx, setup.api_key);
-                      return StubFor(setup, t).GetLead(&ctx, request, &reply);
-                    });
+  CallSlots<UnaryCall<v1::GetLeadRequest, v1::Lead>> calls(setup.concurrency);
+  auto stats = RunClosedLoop(
+      setup.concurrency, setup.warmup_s, setup.seconds,
+      [&](Caller& caller, std::function<void(grpc::Status)> done) {
+        auto& call = calls.Fresh(caller.index);
+        call.request.set_id(ids[caller.rng() % ids.size()]);
+        PrepareContext(call.ctx, setup.api_key);
+        StubFor(setup, caller.index)
+            .async()
+            ->GetLead(&call.ctx, &call.request, &call.reply, std::move(done));
+      });
   Report("GetLead", stats, setup.seconds);
 }
 
 void BenchGetMe(const Setup& setup) {
-  auto stats = RunClosedLoop(setup.concurrency, setup.warmup_s, setup.seconds,
-                             [&](int t, std::mt19937_64&) {
-                               v1::GetMeRequest request;
-                               v1::GetMeResponse reply;
-                               grpc::ClientContext ctx;
-                               PrepareContext(ctx, setup.api_key);
-                               return AccountStubFor(setup, t).GetMe(
-                                   &ctx, request, &reply);
-                             });
+  CallSlots<UnaryCall<v1::GetMeRequest, v1::GetMeResponse>> calls(
+      setup.concurrency);
+  auto stats = RunClosedLoop(
+      setup.concurrency, setup.warmup_s, setup.seconds,
+      [&](Caller& caller, std::function<void(grpc::Status)> done) {
+        auto& call = calls.Fresh(caller.index);
+        PrepareContext(call.ctx, setup.api_key);
+        AccountStubFor(setup, caller.index)
+            .async()
+            ->GetMe(&call.ctx, &call.request, &call.reply, std::move(done));
+      });
   Report("GetMe", stats, setup.seconds);
 }
 

@@ -49,20 +49,39 @@ pg_ticks() {
   ticks_of "$PG_PID/stat" $pids
 }
 
+# CPU seconds (user + system) of the ended children of the shell that wrote
+# FILE with `times` (not in a subshell: that one has no children).
+children_seconds() {
+  awk 'NR == 2 {
+    n = 0
+    for (i = 1; i <= 2; i++) {
+      split($i, ms, "m"); sub("s", "", ms[2]); n += ms[1] * 60 + ms[2]
+    }
+    print n}' "$1"
+}
+
 # measure LABEL COMMAND...: runs COMMAND, tees its output to $WORK/LABEL.out
-# and prints the CPU the server and PostgreSQL used meanwhile.
+# and prints the CPU the server, PostgreSQL and the load generator (COMMAND)
+# used meanwhile: they share the machine, so a costly client lowers every
+# figure.
 measure() {
   local label=$1 s0 p0 t0 s1 p1 t1
   shift
   s0=$(server_ticks) p0=$(pg_ticks) t0=$(date +%s.%N)
+  times >"$WORK/times.before"
   "$@" | tee "$WORK/$label.out"
+  times >"$WORK/times.after"
   s1=$(server_ticks) p1=$(pg_ticks) t1=$(date +%s.%N)
   awk -v s="$((s1 - s0))" -v p="$((p1 - p0))" -v hz="$TICK" \
+    -v c="$(echo "$(children_seconds "$WORK/times.after")" \
+      "$(children_seconds "$WORK/times.before")" | awk '{print $1 - $2}')" \
     -v wall="$(echo "$t1 $t0" | awk '{print $1 - $2}')" \
     -v rss="$(ps -o rss= -p "$SERVER_PID")" -v label="$label" \
     'BEGIN {printf "  during %s: server cpu=%.0f%% postgres cpu=%.0f%% " \
-                   "(100%% = one core), server rss=%.1f MiB\n",
-            label, 100 * s / hz / wall, 100 * p / hz / wall, rss / 1024}'
+                   "client cpu=%.0f%% (100%% = one core), " \
+                   "server rss=%.1f MiB\n",
+            label, 100 * s / hz / wall, 100 * p / hz / wall,
+            100 * c / wall, rss / 1024}'
 }
 
 leadrelay() {  # METHOD [extra flags]
@@ -80,7 +99,7 @@ pgbench_sql() {  # NAME FILE: pgbench on FILE, same clients and duration
     -T "$SECONDS_PER_METHOD" -h 127.0.0.1 -p "$PG_PORT" -U postgres \
     -D account="$ACCOUNT_ID" -D lead="${LEAD_ID:-none}" -D key="$KEY_ID" \
     -f "$script" postgres |
-    grep -E '^(tps|latency average|number of failed)' | sed 's/^/  /'
+    grep -E '^(tps|latency average|number of failed|  during)' | sed 's/^/  /'
 }
 
 rate_of() {  # LABEL: throughput printed by the run labelled LABEL
