@@ -475,7 +475,14 @@ TEST_F(PlatformTest, LedgerSumEqualsBalanceAfterSigkillMidRun) {
        "--grpc_address=" + address, "--dispatch_webhooks=false"},
       dir_->path() + "/killed-server.log");
   ASSERT_TRUE(server.ok()) << server.status();
-  Api victim(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  auto channel =
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  if (!channel->WaitForConnected(std::chrono::system_clock::now() +
+                                 std::chrono::seconds(30))) {
+    std::ifstream log(dir_->path() + "/killed-server.log");
+    FAIL() << "the server to kill did not come up; its log:\n" << log.rdbuf();
+  }
+  Api victim(channel);
 
   v1::CreateAccountResponse made = CreateAccount("internal", 100000);
   const std::string id = made.account().id();
