@@ -42,11 +42,14 @@ ticks_of() {
   cat "${@/#//proc/}" 2>/dev/null | awk '{t += $14 + $15} END {print t + 0}'
 }
 server_ticks() { ticks_of "$SERVER_PID/stat"; }
+# PostgreSQL: the postmaster, its live backends, and (cutime + cstime of the
+# postmaster) the backends that have exited, such as pgbench's.
 pg_ticks() {
   local pids
   pids=$(ps -o pid= --ppid "$PG_PID" | awk '{print $1 "/stat"}')
   # shellcheck disable=SC2086  # one word per pid
-  ticks_of "$PG_PID/stat" $pids
+  echo $(($(ticks_of "$PG_PID/stat" $pids) +
+    $(awk '{print $16 + $17}' "/proc/$PG_PID/stat")))
 }
 
 # CPU seconds (user + system) of the ended children of the shell that wrote
