@@ -3,10 +3,11 @@
 // one kind (GetLead, GetMe; any accounts) are answered by one statement,
 // each caller still getting its own outcome.
 //
-// No thread of its own, so an idle server adds no delay: the first caller to
-// find no read in flight reads whatever is queued by then, its own key
-// included; callers arriving meanwhile queue for the next batch, which one
-// of them reads.
+// No thread of its own, so an idle server adds no delay: a caller that finds
+// no read in flight reads its own key and whatever is queued by then;
+// callers arriving meanwhile queue. When a read ends, each of its callers is
+// woken alone with its outcome, and the oldest queued caller is handed the
+// turn to read the next batch.
 #ifndef LEADRELAY_SERVER_STORE_READ_COALESCER_H_
 #define LEADRELAY_SERVER_STORE_READ_COALESCER_H_
 
@@ -19,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 
 namespace leadrelay::store {
 
@@ -53,29 +55,45 @@ class ReadCoalescer {
 
   // The outcome for `key`; blocks until its batch has been read.
   absl::StatusOr<Value> Get(Key key) {
-    Request request{std::move(key)};
-    absl::MutexLock lock(&mu_);
-    queued_.push_back(&request);
-    for (;;) {
-      auto can_proceed = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return request.done ||
-               (readers_ < options_.max_readers && !queued_.empty());
-      };
-      mu_.Await(absl::Condition(&can_proceed));
-      if (request.done) break;
-      // This caller reads the next batch: the oldest queued keys.
-      const size_t n =
-          std::min(queued_.size(), static_cast<size_t>(options_.max_batch));
-      std::vector<Request*> batch(queued_.begin(), queued_.begin() + n);
-      queued_.erase(queued_.begin(), queued_.begin() + n);
-      ++readers_;
-      mu_.Unlock();
-      Read(batch);
-      mu_.Lock();
-      --readers_;
-      for (Request* r : batch) r->done = true;
+    Request self{std::move(key)};
+    bool lead;
+    {
+      absl::MutexLock lock(&mu_);
+      lead = readers_ < options_.max_readers;
+      if (lead) {
+        ++readers_;
+      } else {
+        queued_.push_back(&self);
+      }
     }
-    return std::move(request.result);
+    // A queued caller is woken alone, by its own notification: either its
+    // key was read, or it is handed the reader's turn (no herd on mu_).
+    if (!lead && self.AwaitTurn() == kDone) return std::move(self.result);
+
+    // This caller reads its own key and the oldest queued ones.
+    std::vector<Request*> batch{&self};
+    {
+      absl::MutexLock lock(&mu_);
+      const size_t n =
+          std::min(queued_.size(), static_cast<size_t>(options_.max_batch - 1));
+      batch.insert(batch.end(), queued_.begin(), queued_.begin() + n);
+      queued_.erase(queued_.begin(), queued_.begin() + n);
+    }
+    Read(batch);
+    for (size_t i = 1; i < batch.size(); ++i) batch[i]->SetTurn(kDone);
+    // The turn passes to the oldest queued caller, if any.
+    Request* next = nullptr;
+    {
+      absl::MutexLock lock(&mu_);
+      if (queued_.empty()) {
+        --readers_;
+      } else {
+        next = queued_.front();
+        queued_.pop_front();
+      }
+    }
+    if (next != nullptr) next->SetTurn(kLead);
+    return std::move(self.result);
   }
 
   // Callers waiting for a batch to take their key.
@@ -85,13 +103,28 @@ class ReadCoalescer {
   }
 
  private:
+  enum Turn { kQueued, kDone, kLead };
+
   struct Request {
+    explicit Request(Key k) : key(std::move(k)) {}
+
+    // `turn` is written once, before `ready` is notified.
+    void SetTurn(Turn t) {
+      turn = t;
+      ready.Notify();
+    }
+    Turn AwaitTurn() {
+      ready.WaitForNotification();
+      return turn;
+    }
+
     Key key;
-    bool done = false;
     absl::StatusOr<Value> result = absl::UnknownError("not read");
+    Turn turn = kQueued;
+    absl::Notification ready;
   };
 
-  // Reads `batch` and sets each request's result (not `done`).
+  // Reads `batch` and sets each request's result (not its turn).
   void Read(const std::vector<Request*>& batch) {
     std::vector<Key> keys;
     keys.reserve(batch.size());
