@@ -152,7 +152,9 @@ lr_pg_start() {
   lr_pg_stop "$dir"   # a stale server from an earlier run would block start
   local opts="-c listen_addresses=127.0.0.1 -p $port"
   opts+=" -c unix_socket_directories='$dir'"
-  opts+=" -c max_connections=300 -c shared_buffers=256MB"
+  # LR_PG_EXTRA_OPTS: more server options, e.g. for profiling a benchmark
+  # ("-c shared_preload_libraries=pg_stat_statements").
+  opts+=" -c max_connections=300 -c shared_buffers=256MB ${LR_PG_EXTRA_OPTS:-}"
   [ "$mode" = test ] &&
     opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
   _lr_pg "$LR_PG_BIN/pg_ctl" -D "$dir" -l "$dir/postgres.log" -o "$opts" \

@@ -9,28 +9,32 @@ namespace leadrelay {
 
 using store::Connection;
 
-grpc::Status AccountServiceImpl::GetMe(grpc::ServerContext* ctx,
-                                       const v1::GetMeRequest*,
-                                       v1::GetMeResponse* resp) {
-  return Serve(
-      deps_, ctx, "leadrelay.v1.AccountService.GetMe",
-      [&](const auth::Caller& caller) -> absl::Status {
+grpc::ServerUnaryReactor* AccountServiceImpl::GetMe(
+    grpc::CallbackServerContext* ctx, const v1::GetMeRequest* req,
+    v1::GetMeResponse* resp) {
+  return ServeCallback(
+      deps_, ctx, "leadrelay.v1.AccountService.GetMe", *req,
+      [&](const auth::Caller& caller, FinishCall finish) {
         // A platform service acting for the account made the call with no
-        // key of the account's: api_key stays empty.
+        // key of the account's: api_key stays empty. (Rare: read inline.)
         if (!caller.acting_service.empty()) {
-          return deps_.pool->Run([&](Connection& conn) -> absl::Status {
-            LR_ASSIGN_OR_RETURN(*resp->mutable_account(),
-                                store::GetAccount(conn, caller.account_id));
-            return absl::OkStatus();
-          });
+          return std::move(finish)(
+              deps_.pool->Run([&](Connection& conn) -> absl::Status {
+                LR_ASSIGN_OR_RETURN(*resp->mutable_account(),
+                                    store::GetAccount(conn, caller.account_id));
+                return absl::OkStatus();
+              }));
         }
-        // Not inside a pool lease: the coalesced read takes its own.
-        LR_ASSIGN_OR_RETURN(store::AccountAndKey me,
-                            deps_.point_readers->accounts_and_keys.Get(
-                                {caller.account_id, caller.key_id}));
-        *resp->mutable_account() = std::move(me.account);
-        *resp->mutable_api_key() = std::move(me.key);
-        return absl::OkStatus();
+        deps_.point_readers->accounts_and_keys.Read(
+            {caller.account_id, caller.key_id},
+            [resp, finish = std::move(finish)](
+                absl::StatusOr<store::AccountAndKey> me) mutable {
+              if (me.ok()) {
+                *resp->mutable_account() = std::move(me->account);
+                *resp->mutable_api_key() = std::move(me->key);
+              }
+              std::move(finish)(me.status());
+            });
       });
 }
 

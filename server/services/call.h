@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -15,7 +16,9 @@
 #include "delivery/dispatcher.h"
 #include "domain/input_limits.h"
 #include "grpcpp/server_context.h"
+#include "grpcpp/support/server_callback.h"
 #include "ops/call_observer.h"
+#include "ops/server_metrics.h"
 #include "services/grpc_status.h"
 #include "store/accounts_repo.h"
 #include "store/lead_batcher.h"
@@ -78,6 +81,41 @@ grpc::Status Serve(const ServiceDeps& deps, grpc::ServerContext* context,
         LR_RETURN_IF_ERROR(domain::CheckRequest(request, deps.options.limits));
         return body(caller);
       });
+}
+
+// Ends a callback-API call with the handler's outcome; exactly once, from
+// any thread.
+using FinishCall = absl::AnyInvocable<void(absl::Status) &&>;
+
+// The frame of a callback-API unary handler, for the hot reads whose body
+// does not block (a coalesced read finishes the call from the reading
+// thread): authorization and the input limits run on the calling thread,
+// then `body(caller, finish)` ends the call through `finish`.
+template <typename Body>
+grpc::ServerUnaryReactor* ServeCallback(
+    const ServiceDeps& deps, grpc::CallbackServerContext* context,
+    absl::string_view method, const google::protobuf::Message& request,
+    Body&& body) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  FinishCall finish = [reactor,
+                       method = std::string(method)](absl::Status status) {
+    ops::RecordAuthOutcome(status);
+    reactor->Finish(ToGrpcStatus(status, method));
+  };
+  ops::CallScope scope(*context, method);  // request id, account, metrics
+  absl::StatusOr<auth::Caller> caller =
+      deps.authorizer->Authorize(*context, method);
+  absl::Status status = caller.status();
+  if (caller.ok()) {
+    scope.SetAccount(caller->account_id);
+    status = domain::CheckRequest(request, deps.options.limits);
+  }
+  if (!status.ok()) {
+    std::move(finish)(status);
+  } else {
+    body(*caller, std::move(finish));
+  }
+  return reactor;
 }
 
 }  // namespace leadrelay

@@ -103,17 +103,23 @@ grpc::Status LeadServiceImpl::ListLeads(grpc::ServerContext* ctx,
                });
 }
 
-grpc::Status LeadServiceImpl::GetLead(grpc::ServerContext* ctx,
-                                      const v1::GetLeadRequest* req,
-                                      v1::Lead* resp) {
-  return Serve(deps_, ctx, "leadrelay.v1.LeadService.GetLead", *req,
-               [&](const auth::Caller& caller) -> absl::Status {
-                 if (req->id().empty()) return InvalidRequest("id is required");
-                 LR_ASSIGN_OR_RETURN(*resp,
-                                     deps_.point_readers->leads.Get(
-                                         {caller.account_id, req->id()}));
-                 return absl::OkStatus();
-               });
+grpc::ServerUnaryReactor* LeadServiceImpl::GetLead(
+    grpc::CallbackServerContext* ctx, const v1::GetLeadRequest* req,
+    v1::Lead* resp) {
+  return ServeCallback(
+      deps_, ctx, "leadrelay.v1.LeadService.GetLead", *req,
+      [&](const auth::Caller& caller, FinishCall finish) {
+        if (req->id().empty()) {
+          return std::move(finish)(InvalidRequest("id is required"));
+        }
+        deps_.point_readers->leads.Read(
+            {caller.account_id, req->id()},
+            [resp, finish = std::move(finish)](
+                absl::StatusOr<v1::Lead> lead) mutable {
+              if (lead.ok()) *resp = *std::move(lead);
+              std::move(finish)(lead.status());
+            });
+      });
 }
 
 grpc::Status LeadServiceImpl::UpdateLead(grpc::ServerContext* ctx,

@@ -3,20 +3,24 @@
 // one kind (GetLead, GetMe; any accounts) are answered by one statement,
 // each caller still getting its own outcome.
 //
-// No thread of its own, so an idle server adds no delay: a caller that finds
-// no read in flight reads its own key and whatever is queued by then;
-// callers arriving meanwhile queue. When a read ends, each of its callers is
-// woken alone with its outcome, and the oldest queued caller is handed the
-// turn to read the next batch.
+// No thread of its own, so an idle server adds no delay, and no caller
+// blocks on another: a caller that finds no read in flight reads its own key
+// and whatever is queued by then, then keeps reading what queued meanwhile
+// until the queue is empty; callers arriving while a read is in flight only
+// queue their key and a completion. The completions run on the reading
+// thread (the gRPC handlers finish their reactors there), so a callback
+// handler never waits for another call's read.
 #ifndef LEADRELAY_SERVER_STORE_READ_COALESCER_H_
 #define LEADRELAY_SERVER_STORE_READ_COALESCER_H_
 
 #include <algorithm>
 #include <deque>
 #include <functional>
+#include <iterator>
 #include <utility>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -25,12 +29,11 @@
 namespace leadrelay::store {
 
 struct ReadCoalescerOptions {
-  int max_batch = 64;  // keys per statement
-  // Statements in flight at once. With one, the next batch grows while
-  // this one runs: on the 2-core box GetLead/s at 32 callers was
-  // 6048/5702/8358 with one against 4461/5875/7607 with two (alternating
-  // runs on one cluster), and the p99 lower.
-  int max_readers = 1;
+  // Keys per statement. One statement is in flight at a time, so the next
+  // batch grows while this one runs: on the 2-core box GetLead/s at 32
+  // callers was 6048/5702/8358 with one against 4461/5875/7607 with two
+  // (alternating runs on one cluster), and the p99 lower.
+  int max_batch = 64;
 };
 
 template <typename Key, typename Value>
@@ -44,6 +47,8 @@ class ReadCoalescer {
   // Whether a failed batch is worth reading key by key (false for a lost
   // database connection, which would fail each key alike).
   using Retryable = std::function<bool(const absl::Status&)>;
+  // Receives one key's outcome, exactly once.
+  using Done = absl::AnyInvocable<void(absl::StatusOr<Value>) &&>;
 
   ReadCoalescer(ReadBatch read, Retryable retry_alone,
                 ReadCoalescerOptions options = {})
@@ -53,107 +58,93 @@ class ReadCoalescer {
   ReadCoalescer(const ReadCoalescer&) = delete;
   ReadCoalescer& operator=(const ReadCoalescer&) = delete;
 
-  // The outcome for `key`; blocks until its batch has been read.
-  absl::StatusOr<Value> Get(Key key) {
-    Request self{std::move(key)};
-    bool lead;
+  // Reads `key` and gives its outcome to `done`: on this thread before
+  // returning if no read was in flight (this thread then also reads for the
+  // callers queued meanwhile), else on the reading thread, later.
+  void Read(Key key, Done done) {
     {
       absl::MutexLock lock(&mu_);
-      lead = readers_ < options_.max_readers;
-      if (lead) {
-        ++readers_;
-      } else {
-        queued_.push_back(&self);
+      queued_.push_back({std::move(key), std::move(done)});
+      if (reading_) return;
+      reading_ = true;
+    }
+    for (;;) {
+      std::vector<Request> batch;
+      {
+        absl::MutexLock lock(&mu_);
+        if (queued_.empty()) {
+          reading_ = false;
+          return;
+        }
+        const size_t n =
+            std::min(queued_.size(), static_cast<size_t>(options_.max_batch));
+        batch.assign(std::make_move_iterator(queued_.begin()),
+                     std::make_move_iterator(queued_.begin() + n));
+        queued_.erase(queued_.begin(), queued_.begin() + n);
+      }
+      std::vector<absl::StatusOr<Value>> outcomes = ReadAll(batch);
+      for (size_t i = 0; i < batch.size(); ++i) {
+        std::move(batch[i].done)(std::move(outcomes[i]));
       }
     }
-    // A queued caller is woken alone, by its own notification: either its
-    // key was read, or it is handed the reader's turn (no herd on mu_).
-    if (!lead && self.AwaitTurn() == kDone) return std::move(self.result);
-
-    // This caller reads its own key and the oldest queued ones.
-    std::vector<Request*> batch{&self};
-    {
-      absl::MutexLock lock(&mu_);
-      const size_t n =
-          std::min(queued_.size(), static_cast<size_t>(options_.max_batch - 1));
-      batch.insert(batch.end(), queued_.begin(), queued_.begin() + n);
-      queued_.erase(queued_.begin(), queued_.begin() + n);
-    }
-    Read(batch);
-    for (size_t i = 1; i < batch.size(); ++i) batch[i]->SetTurn(kDone);
-    // The turn passes to the oldest queued caller, if any.
-    Request* next = nullptr;
-    {
-      absl::MutexLock lock(&mu_);
-      if (queued_.empty()) {
-        --readers_;
-      } else {
-        next = queued_.front();
-        queued_.pop_front();
-      }
-    }
-    if (next != nullptr) next->SetTurn(kLead);
-    return std::move(self.result);
   }
 
-  // Callers waiting for a batch to take their key.
+  // The outcome for `key`; blocks until it has been read.
+  absl::StatusOr<Value> Get(Key key) {
+    absl::StatusOr<Value> outcome = absl::UnknownError("not read");
+    absl::Notification ready;
+    Read(std::move(key), [&](absl::StatusOr<Value> read) {
+      outcome = std::move(read);
+      ready.Notify();
+    });
+    ready.WaitForNotification();
+    return outcome;
+  }
+
+  // Keys waiting for a batch to take them.
   size_t Queued() {
     absl::MutexLock lock(&mu_);
     return queued_.size();
   }
 
  private:
-  enum Turn { kQueued, kDone, kLead };
-
   struct Request {
-    explicit Request(Key k) : key(std::move(k)) {}
-
-    // `turn` is written once, before `ready` is notified.
-    void SetTurn(Turn t) {
-      turn = t;
-      ready.Notify();
-    }
-    Turn AwaitTurn() {
-      ready.WaitForNotification();
-      return turn;
-    }
-
     Key key;
-    absl::StatusOr<Value> result = absl::UnknownError("not read");
-    Turn turn = kQueued;
-    absl::Notification ready;
+    Done done;
   };
 
-  // Reads `batch` and sets each request's result (not its turn).
-  void Read(const std::vector<Request*>& batch) {
+  // One outcome per request of `batch`, in order.
+  std::vector<absl::StatusOr<Value>> ReadAll(
+      const std::vector<Request>& batch) {
     std::vector<Key> keys;
     keys.reserve(batch.size());
-    for (const Request* r : batch) keys.push_back(r->key);
+    for (const Request& r : batch) keys.push_back(r.key);
+    return ReadKeys(keys);
+  }
+
+  std::vector<absl::StatusOr<Value>> ReadKeys(const std::vector<Key>& keys) {
     absl::StatusOr<std::vector<absl::StatusOr<Value>>> read = read_(keys);
-    if (read.ok() && read->size() == batch.size()) {
-      for (size_t i = 0; i < batch.size(); ++i) {
-        batch[i]->result = std::move((*read)[i]);
-      }
-      return;
-    }
+    if (read.ok() && read->size() == keys.size()) return *std::move(read);
     absl::Status status =
         read.ok() ? absl::InternalError("a batch read lost track of its keys")
                   : read.status();
     // A statement of several keys that failed as a whole: read each alone,
     // so that one key the database refuses cannot fail the others.
-    if (batch.size() == 1 || !retry_alone_(status)) {
-      for (Request* r : batch) r->result = status;
-      return;
+    if (keys.size() == 1 || !retry_alone_(status)) {
+      return std::vector<absl::StatusOr<Value>>(keys.size(), status);
     }
-    for (Request* r : batch) Read({r});
+    std::vector<absl::StatusOr<Value>> out;
+    out.reserve(keys.size());
+    for (const Key& k : keys) out.push_back(std::move(ReadKeys({k})[0]));
+    return out;
   }
 
   const ReadBatch read_;
   const Retryable retry_alone_;
   const ReadCoalescerOptions options_;
   absl::Mutex mu_;
-  std::deque<Request*> queued_ ABSL_GUARDED_BY(mu_);
-  int readers_ ABSL_GUARDED_BY(mu_) = 0;
+  std::deque<Request> queued_ ABSL_GUARDED_BY(mu_);
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace leadrelay::store

@@ -1,7 +1,7 @@
 // ReadCoalescer: concurrent reads share a batch, each caller gets its own
-// outcome, a batch that fails as a whole is read key by key, and no more
-// batches run at once than allowed. The batch function stands in for the
-// database; the coalescing is what is under test.
+// outcome, a batch that fails as a whole is read key by key, one batch runs
+// at a time, and a caller behind a read does not wait for it. The batch
+// function stands in for the database; the coalescing is what is under test.
 #include "store/read_coalescer.h"
 
 #include <string>
@@ -168,7 +168,7 @@ TEST(ReadCoalescerTest, AFailureNotWorthRetryingFailsTheWholeBatch) {
 
 TEST(ReadCoalescerTest, BatchesAreCutAtTheMaximumAndRunOneAtATime) {
   FakeStore store;
-  Reader reader(ReadsOn(store), Always, {/*max_batch=*/4, /*max_readers=*/1});
+  Reader reader(ReadsOn(store), Always, {/*max_batch=*/4});
   std::vector<std::string> keys;
   for (int i = 0; i < 10; ++i) keys.push_back("k" + std::to_string(i));
   absl::StatusOr<std::string> first;
@@ -181,6 +181,38 @@ TEST(ReadCoalescerTest, BatchesAreCutAtTheMaximumAndRunOneAtATime) {
   for (const auto& b : store.batches()) sizes.push_back(b.size());
   EXPECT_THAT(sizes, ElementsAre(1, 4, 4, 2));
   EXPECT_EQ(store.max_in_flight(), 1);
+}
+
+TEST(ReadCoalescerTest,
+     ACallerBehindAReadReturnsAtOnceAndTheReaderCompletesIt) {
+  FakeStore store;
+  Reader reader(ReadsOn(store), Always);
+  std::thread::id reading_thread;
+  absl::StatusOr<std::string> first;
+  std::thread first_caller([&] {
+    reading_thread = std::this_thread::get_id();
+    first = reader.Get("first");
+  });
+  store.WaitForFirstBatch();
+
+  absl::Notification completed;
+  absl::StatusOr<std::string> got = absl::UnknownError("not called");
+  std::thread::id completed_on;
+  reader.Read("k", [&](absl::StatusOr<std::string> outcome) {
+    got = std::move(outcome);
+    completed_on = std::this_thread::get_id();
+    completed.Notify();
+  });
+  // Read returned while the first batch is still held: it only queued.
+  EXPECT_FALSE(completed.HasBeenNotified());
+  EXPECT_EQ(reader.Queued(), 1u);
+
+  store.Release();
+  completed.WaitForNotification();
+  first_caller.join();
+  EXPECT_EQ(got.value_or("error"), "value of k");
+  EXPECT_EQ(completed_on, reading_thread) << "completed by the reading thread";
+  EXPECT_EQ(first.value_or("error"), "value of first");
 }
 
 }  // namespace
