@@ -7,6 +7,8 @@
 //       --api_keys=lr_...,lr_... --rate=500 --webhooks=1 --seconds=10
 //
 // The server must allow 127.0.0.1 as a webhook host and run the dispatcher.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -45,6 +47,14 @@ namespace {
 using leadrelay::dtest::HttpReceiver;
 using leadrelay::dtest::ReceivedRequest;
 namespace v1 = leadrelay::v1;
+
+// User + system CPU of this process so far.
+absl::Duration OwnCpu() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return absl::DurationFromTimeval(usage.ru_utime) +
+         absl::DurationFromTimeval(usage.ru_stime);
+}
 
 void Authorize(grpc::ClientContext* context, const std::string& key) {
   context->AddMetadata("authorization", "Bearer " + key);
@@ -143,12 +153,14 @@ int Run() {
   for (auto& t : threads) t.join();
   absl::Time published = absl::Now();
   absl::Time measure_from = start;
+  absl::Duration cpu_before;
   if (std::string cmd = absl::GetFlag(FLAGS_after_publish); !cmd.empty()) {
-    measure_from = absl::Now();
     if (std::system(cmd.c_str()) != 0) {
       std::fprintf(stderr, "--after_publish command failed\n");
       return 1;
     }
+    measure_from = absl::Now();
+    cpu_before = OwnCpu();
   }
   size_t expected = committed.size() * hook_ids.size() / keys.size();
   bool all = (*receiver)->WaitForRequests(expected, absl::Seconds(120));
@@ -186,6 +198,13 @@ int Run() {
       measure_from == start ? "" : " (includes the wait for the dispatcher)",
       Percentile(latency_ms, 0.50), Percentile(latency_ms, 0.99),
       Percentile(latency_ms, 1.0));
+  if (measure_from != start) {
+    // This process is the receiver then: its CPU is the endpoints' share.
+    std::printf("receiver cpu=%.0f%% (100%% = one core) us/delivery=%.1f\n",
+                100 * absl::ToDoubleSeconds(OwnCpu() - cpu_before) / seconds,
+                absl::ToDoubleMicroseconds(OwnCpu() - cpu_before) /
+                    std::max<size_t>(1, first_attempt.size()));
+  }
   return all ? 0 : 1;
 }
 

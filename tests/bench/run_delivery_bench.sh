@@ -5,10 +5,14 @@
 #     (6,000 deliveries/s offered), sustained deliveries/s;
 #  3. drain: the same events published with no dispatcher running, then one
 #     server dispatches the backlog: the dispatcher's own deliveries/s.
-# Prints server and PostgreSQL CPU for each. With BASELINE_SERVER_BIN set to
-# another leadrelay-server binary (e.g. one built from an older commit), the
-# drain also runs with that binary as the dispatcher, in the same run, and
-# the ratio of the two drains is printed. Build first:
+# Prints server (in the drain: the dispatcher's) and PostgreSQL CPU for each,
+# also per delivery, and in the drain the receiver's. With
+# BASELINE_SERVER_BIN set to another leadrelay-server binary (e.g. one built
+# from an older commit), the drain also runs with that binary as the
+# dispatcher, in the same run, and the ratios of the two drains' rates and
+# CPU per delivery are printed. On 2 cores the three processes (receiver,
+# dispatcher, PostgreSQL) fill the machine, so the CPU per delivery shows
+# what the rate cannot. Build first:
 #   cmake --build build --target leadrelay-server leadrelay_delivery_bench
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -22,6 +26,8 @@ BENCH=${LEADRELAY_BENCH_BIN:-$ROOT/build/tests/bench/leadrelay_delivery_bench}
 bench_require "$SERVER" "$BENCH"
 bench_start_cluster
 PSQL="$LR_PG_BIN/psql -X -q -h 127.0.0.1 -p $PG_PORT -U postgres"
+
+pg_pids() { pgrep -d' ' -f "postgres.*$PG_PORT|postgres: " || true; }
 
 ticks() {  # user+system CPU ticks of the given pids' /proc/PID/stat
   local t=0 pid
@@ -43,32 +49,58 @@ run_case() {  # name rate webhooks accounts
   port=$(lr_free_port)
   local dispatch=true extra=()
   if [ -n "${DRAIN:-}" ]; then
+    # The bench waits, once everything is published, until the dispatcher
+    # runs; CPU is then counted from that moment.
     dispatch=false
-    extra=(--after_publish="${DISPATCHER:-$SERVER} --database_url=$url \
---grpc_address=127.0.0.1:$(lr_free_port) --allow_webhook_hosts=127.0.0.1 \
---max_in_flight_per_endpoint=32 >$WORK/dispatcher.log 2>&1 & echo \$! >$WORK/dispatcher.pid")
+    rm -f "$WORK/published" "$WORK/dispatching"
+    extra=(--after_publish="touch $WORK/published; \
+until [ -e $WORK/dispatching ]; do sleep 0.01; done")
   fi
   "$SERVER" --database_url="$url" --grpc_address="127.0.0.1:$port" \
     --allow_webhook_hosts=127.0.0.1 --max_in_flight_per_endpoint=32 \
     --dispatch_webhooks="$dispatch" >"$WORK/server_$name.log" 2>&1 &
   SERVER_PID=$!
   until (: </dev/tcp/127.0.0.1/"$port") 2>/dev/null; do sleep 0.1; done
-  local pg_pids
-  pg_pids=$(pgrep -d' ' -f "postgres.*$PG_PORT|postgres: " || true)
-  local s0 p0 t0 s1 p1 t1
-  s0=$(ticks "$SERVER_PID") p0=$(ticks $pg_pids) t0=$(date +%s.%N)
+  local s0 p0 t0 s1 p1 t1 cpu_pid=$SERVER_PID dispatcher_pid=
+  s0=$(ticks "$cpu_pid") p0=$(ticks $(pg_pids)) t0=$(date +%s.%N)
   echo "== $name"
   "$BENCH" --target="127.0.0.1:$port" --api_keys="$keys" --rate="$rate" \
-    --webhooks="$hooks" --seconds=10 "${extra[@]}" | tee "$WORK/$name.out" || true
-  if [ -f "$WORK/dispatcher.pid" ]; then
-    kill "$(cat "$WORK/dispatcher.pid")" 2>/dev/null || true
-    rm -f "$WORK/dispatcher.pid"
+    --webhooks="$hooks" --seconds=10 "${extra[@]}" >"$WORK/$name.out" &
+  local bench_pid=$!
+  if [ -n "${DRAIN:-}" ]; then
+    until [ -e "$WORK/published" ] || ! kill -0 "$bench_pid" 2>/dev/null; do
+      sleep 0.05
+    done
+    # Each drain starts right after a checkpoint, so neither pays for the
+    # other's dirty pages (without this the second drain of a run cost
+    # ~20% more CPU per delivery, the same binary on both sides).
+    $PSQL -c CHECKPOINT
+    "${DISPATCHER:-$SERVER}" --database_url="$url" \
+      --grpc_address="127.0.0.1:$(lr_free_port)" \
+      --allow_webhook_hosts=127.0.0.1 --max_in_flight_per_endpoint=32 \
+      >"$WORK/dispatcher.log" 2>&1 &
+    dispatcher_pid=$! cpu_pid=$dispatcher_pid
+    s0=0 p0=$(ticks $(pg_pids)) t0=$(date +%s.%N)
+    touch "$WORK/dispatching"
   fi
-  s1=$(ticks "$SERVER_PID") p1=$(ticks $(pgrep -d' ' -f "postgres: " || true)) t1=$(date +%s.%N)
+  wait "$bench_pid" || true
+  cat "$WORK/$name.out"
+  s1=$(ticks "$cpu_pid") p1=$(ticks $(pg_pids)) t1=$(date +%s.%N)
+  if [ -n "$dispatcher_pid" ]; then
+    kill "$dispatcher_pid" 2>/dev/null || true
+    wait "$dispatcher_pid" 2>/dev/null || true
+  fi
+  local delivered
+  delivered=$(sed -n 's/^.*received=\([0-9]*\).*$/\1/p' "$WORK/$name.out")
   awk -v s=$((s1 - s0)) -v p=$((p1 - p0)) -v hz="$(getconf CLK_TCK)" \
     -v wall="$(echo "$t1 $t0" | awk '{print $1 - $2}')" \
-    'BEGIN {printf "cpu: server %.0f%%, postgres %.0f%% (100%% = one core)\n",
-            100 * s / hz / wall, 100 * p / hz / wall}'
+    -v who="${dispatcher_pid:+dispatcher}" -v n="${delivered:-0}" \
+    'BEGIN {printf "cpu: %s %.0f%%, postgres %.0f%% (100%% = one core); " \
+                   "per delivery: %s %.0f us, postgres %.0f us\n",
+            (who == "" ? "server" : who), 100 * s / hz / wall,
+            100 * p / hz / wall, (who == "" ? "server" : who),
+            (n > 0 ? 1e6 * s / hz / n : 0), (n > 0 ? 1e6 * p / hz / n : 0)}' |
+    tee -a "$WORK/$name.out"
   kill "$SERVER_PID"
   wait "$SERVER_PID" 2>/dev/null || true
   SERVER_PID=
@@ -89,4 +121,13 @@ if [ -n "${BASELINE_SERVER_BIN:-}" ]; then
   awk -v a="$(rate drain)" -v b="$(rate drain_baseline)" \
     'BEGIN {printf "== drain, same run: this build %d/s vs baseline %d/s = %.2fx\n",
             a, b, (b > 0 ? a / b : 0)}'
+  # What each delivery costs, which a saturated box does not hide.
+  us() { sed -n "s/^.*per delivery: dispatcher \([0-9]*\) us, postgres \([0-9]*\) us$/\\$2/p" "$WORK/$1.out"; }
+  awk -v da="$(us drain 1)" -v db="$(us drain_baseline 1)" \
+    -v pa="$(us drain 2)" -v pb="$(us drain_baseline 2)" \
+    'BEGIN {printf "== drain, same run: CPU per delivery, this build / baseline: " \
+                   "dispatcher %d/%d us = %.2f, postgres %d/%d us = %.2f, " \
+                   "both %.2f\n", da, db, (db > 0 ? da / db : 0), pa, pb,
+                   (pb > 0 ? pa / pb : 0),
+                   (db + pb > 0 ? (da + pa) / (db + pb) : 0)}'
 fi
