@@ -33,44 +33,46 @@ v1::Event LeadEvent(const char* type, const v1::Lead& lead,
 
 }  // namespace
 
-grpc::Status LeadServiceImpl::CreateLead(grpc::ServerContext* ctx,
-                                         const v1::CreateLeadRequest* req,
-                                         v1::Lead* resp) {
-  return Serve(
+grpc::ServerUnaryReactor* LeadServiceImpl::CreateLead(
+    grpc::CallbackServerContext* ctx, const v1::CreateLeadRequest* req,
+    v1::Lead* resp) {
+  return ServeCallback(
       deps_, ctx, "leadrelay.v1.LeadService.CreateLead", *req,
-      [&](const auth::Caller& caller) -> absl::Status {
+      [&](const auth::Caller& caller, FinishCall finish) {
         v1::Lead lead = req->lead();
-        LR_RETURN_IF_ERROR(domain::NormalizeNewLead(lead));
-        // Plans with a monthly quota: this lead must fit in it
-        // (checked before batching; concurrent creates may
-        // overshoot by a few, see README).
-        if (caller.monthly_quota > 0) {
-          LR_RETURN_IF_ERROR(
-              deps_.pool->Run([&](Connection& conn) -> absl::Status {
-                LR_ASSIGN_OR_RETURN(int64_t used, store::LeadsThisMonth(
-                                                      conn, caller.account_id));
-                // This lead is not written yet: count it too.
-                return domain::CheckMonthlyQuota(caller.monthly_quota,
-                                                 used + 1);
-              }));
+        absl::Status valid = domain::NormalizeNewLead(lead);
+        // Plans with a monthly quota: this lead must fit in it (checked
+        // before batching, on this thread: one short read; concurrent
+        // creates may overshoot by a few, see README).
+        if (valid.ok() && caller.monthly_quota > 0) {
+          valid = deps_.pool->Run([&](Connection& conn) -> absl::Status {
+            LR_ASSIGN_OR_RETURN(int64_t used,
+                                store::LeadsThisMonth(conn, caller.account_id));
+            // This lead is not written yet: count it too.
+            return domain::CheckMonthlyQuota(caller.monthly_quota, used + 1);
+          });
         }
+        if (!valid.ok()) return std::move(finish)(valid);
         store::PrepareNewLead(lead);
         v1::Event event = LeadEvent("lead.new", lead);
         store::PrepareEvent(caller.account_id, event);
-        // Written with the concurrent CreateLeads of the account
-        // (one statement, one commit); a producer's retry returns
-        // the lead it created, free of charge.
-        LR_ASSIGN_OR_RETURN(
-            store::LeadInsert inserted,
-            deps_.lead_batcher->Create(
-                caller.account_id, caller.policy.credit_cost(),
-                {std::move(lead), std::move(event), caller.acting_service}));
-        *resp = std::move(inserted.lead);
-        // A bulk import counts a replayed create as already present.
-        if (!inserted.created) {
-          ctx->AddInitialMetadata("x-leadrelay-replayed", "true");
-        }
-        return absl::OkStatus();
+        // Written with the concurrent CreateLeads of the account (one
+        // statement, one commit); a producer's retry returns the lead it
+        // created, free of charge.
+        deps_.lead_batcher->Create(
+            caller.account_id, caller.policy.credit_cost(),
+            {std::move(lead), std::move(event), caller.acting_service},
+            [ctx, resp, finish = std::move(finish)](
+                absl::StatusOr<store::LeadInsert> inserted) mutable {
+              if (inserted.ok()) {
+                *resp = std::move(inserted->lead);
+                // A bulk import counts a replayed create as already present.
+                if (!inserted->created) {
+                  ctx->AddInitialMetadata("x-leadrelay-replayed", "true");
+                }
+              }
+              std::move(finish)(inserted.status());
+            });
       });
 }
 

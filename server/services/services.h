@@ -11,8 +11,9 @@
 
 namespace leadrelay {
 
-// GetMe and GetLead, the hot point reads, use the callback API: their
-// coalesced read finishes the call, so no thread waits for a batch.
+// GetMe, GetLead and CreateLead, the hot calls, use the callback API: their
+// coalesced read or batched write finishes the call, so no thread waits for
+// a batch.
 class AccountServiceImpl final
     : public v1::AccountService::WithCallbackMethod_GetMe<
           v1::AccountService::Service> {
@@ -50,13 +51,14 @@ class ApiKeyServiceImpl final : public v1::ApiKeyService::Service {
 };
 
 class LeadServiceImpl final
-    : public v1::LeadService::WithCallbackMethod_GetLead<
-          v1::LeadService::Service> {
+    : public v1::LeadService::WithCallbackMethod_CreateLead<
+          v1::LeadService::WithCallbackMethod_GetLead<
+              v1::LeadService::Service>> {
  public:
   explicit LeadServiceImpl(ServiceDeps deps) : deps_(std::move(deps)) {}
-  grpc::Status CreateLead(grpc::ServerContext* ctx,
-                          const v1::CreateLeadRequest* req,
-                          v1::Lead* resp) override;
+  grpc::ServerUnaryReactor* CreateLead(grpc::CallbackServerContext* ctx,
+                                       const v1::CreateLeadRequest* req,
+                                       v1::Lead* resp) override;
   grpc::Status ListLeads(grpc::ServerContext* ctx,
                          const v1::ListLeadsRequest* req,
                          v1::ListLeadsResponse* resp) override;

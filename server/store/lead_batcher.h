@@ -4,17 +4,21 @@
 // of paying one each. Each caller still gets its own outcome: one lead's
 // insufficient_credits or existing external_id does not affect the others.
 //
-// No thread of its own: the first caller to find its account idle writes
-// whatever is queued by then, including its own lead; callers arriving
-// meanwhile queue for the next batch, which one of them writes. At most
-// `max_writers` batches of an account run at once.
+// No thread of its own, and no caller blocks on another: the first caller
+// to find its account idle writes whatever is queued by then, including its
+// own lead, then keeps writing what queued meanwhile until nothing is left;
+// callers arriving meanwhile only queue their lead and a completion, which
+// the writing thread runs (CreateLead's callback handler finishes its call
+// there). At most `max_writers` batches of an account run at once.
 #ifndef LEADRELAY_SERVER_STORE_LEAD_BATCHER_H_
 #define LEADRELAY_SERVER_STORE_LEAD_BATCHER_H_
 
 #include <deque>
 #include <string>
+#include <vector>
 
 #include "absl/container/node_hash_map.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "store/leads_repo.h"
@@ -39,28 +43,37 @@ class LeadBatcher {
   LeadBatcher(const LeadBatcher&) = delete;
   LeadBatcher& operator=(const LeadBatcher&) = delete;
 
+  // Receives one lead's outcome, exactly once, once its batch committed or
+  // failed.
+  using Done = absl::AnyInvocable<void(absl::StatusOr<LeadInsert>) &&>;
+
   // Stores `lead` (validated and prepared) of `account_id` for `cost`
   // credits with its lead.new event; see CreateLeads for the outcomes.
-  // Blocks until its batch has committed or failed.
-  absl::StatusOr<LeadInsert> Create(const std::string& account_id, int cost,
-                                    NewLead lead);
+  // `done` runs on this thread before returning if the account had no
+  // batch in flight, else later on the thread writing its batch.
+  void Create(const std::string& account_id, int cost, NewLead lead, Done done);
 
  private:
-  struct Request;
+  struct Request {
+    int cost = 0;
+    NewLead lead;
+    Done done;
+  };
   struct Account {
-    std::deque<Request*> queued;
+    std::deque<Request> queued;
     int writers = 0;
   };
 
-  // Writes `batch` (all of one account and cost) and completes each request.
-  void Write(const std::string& account_id, int cost,
-             const std::vector<Request*>& batch);
+  // Writes `batch` (all of one account and cost): one outcome per lead.
+  std::vector<absl::StatusOr<LeadInsert>> Write(
+      const std::string& account_id, int cost,
+      const std::vector<NewLead>& batch);
 
   Pool& pool_;
   LeadBatcherOptions options_;
   absl::Mutex mu_;
-  // Node map: a waiting caller keeps a pointer to its account's entry, which
-  // is erased only once nobody waits on it.
+  // Node map: a writer keeps a pointer to its account's entry, which is
+  // erased only by the last writer, once nothing is queued.
   absl::node_hash_map<std::string, Account> accounts_ ABSL_GUARDED_BY(mu_);
 };
 
