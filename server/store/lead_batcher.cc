@@ -1,5 +1,6 @@
 #include "store/lead_batcher.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -8,29 +9,55 @@
 namespace leadrelay::store {
 
 LeadBatcher::LeadBatcher(Pool& pool, LeadBatcherOptions options)
-    : pool_(pool), options_(options) {}
+    : pool_(pool), options_(options) {
+  for (int i = 0; i < std::max(1, options_.writer_threads); ++i) {
+    writers_.emplace_back([this] { WriteLoop(); });
+  }
+}
+
+LeadBatcher::~LeadBatcher() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  for (std::thread& t : writers_) t.join();
+}
 
 void LeadBatcher::Create(const std::string& account_id, int cost, NewLead lead,
                          Done done) {
-  Account* account;
-  {
-    absl::MutexLock lock(&mu_);
-    account = &accounts_[account_id];
-    account->queued.push_back({cost, std::move(lead), std::move(done)});
-    if (account->writers >= options_.max_writers) return;  // a writer takes it
-    ++account->writers;
+  absl::MutexLock lock(&mu_);
+  Account& account = accounts_[account_id];
+  account.queued.push_back({cost, std::move(lead), std::move(done)});
+  MarkReady(account_id, account);
+}
+
+void LeadBatcher::MarkReady(const std::string& account_id, Account& account) {
+  if (!account.ready && !account.queued.empty() &&
+      account.writers < options_.max_writers) {
+    account.ready = true;
+    ready_.push_back(account_id);
   }
+}
+
+void LeadBatcher::WriteLoop() {
   for (;;) {
+    std::string account_id;
+    Account* account;
     // The oldest queued requests of one cost (every CreateLead costs the
     // same; a policy change mid-flight only splits batches).
     std::vector<Request> batch;
     int batch_cost;
     {
       absl::MutexLock lock(&mu_);
-      if (account->queued.empty()) {
-        if (--account->writers == 0) accounts_.erase(account_id);
-        return;
-      }
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stopping_ || !ready_.empty();
+      };
+      mu_.Await(absl::Condition(&ready));
+      if (ready_.empty()) return;  // stopping, nothing left
+      account_id = std::move(ready_.front());
+      ready_.pop_front();
+      account = &accounts_[account_id];
+      account->ready = false;
       batch_cost = account->queued.front().cost;
       for (auto it = account->queued.begin();
            it != account->queued.end() &&
@@ -42,6 +69,8 @@ void LeadBatcher::Create(const std::string& account_id, int cost, NewLead lead,
         batch.push_back(std::move(*it));
         it = account->queued.erase(it);
       }
+      ++account->writers;
+      MarkReady(account_id, *account);  // another writer may take the rest
     }
     std::vector<NewLead> leads;
     leads.reserve(batch.size());
@@ -50,6 +79,12 @@ void LeadBatcher::Create(const std::string& account_id, int cost, NewLead lead,
         Write(account_id, batch_cost, leads);
     for (size_t i = 0; i < batch.size(); ++i) {
       std::move(batch[i].done)(std::move(outcomes[i]));
+    }
+    absl::MutexLock lock(&mu_);
+    --account->writers;
+    MarkReady(account_id, *account);
+    if (account->writers == 0 && account->queued.empty()) {
+      accounts_.erase(account_id);
     }
   }
 }

@@ -4,17 +4,18 @@
 // of paying one each. Each caller still gets its own outcome: one lead's
 // insufficient_credits or existing external_id does not affect the others.
 //
-// No thread of its own, and no caller blocks on another: the first caller
-// to find its account idle writes whatever is queued by then, including its
-// own lead, then keeps writing what queued meanwhile until nothing is left;
-// callers arriving meanwhile only queue their lead and a completion, which
-// the writing thread runs (CreateLead's callback handler finishes its call
-// there). At most `max_writers` batches of an account run at once.
+// No timer: a writer thread writes whatever an account has queued as soon
+// as that account's previous batch has committed. Callers only queue their
+// lead and a completion, which the writer thread runs (CreateLead's callback
+// handler finishes its call there): no caller blocks, and no gRPC thread
+// does database work for other calls. At most `max_writers` batches of an
+// account run at once; accounts take turns for the writer threads.
 #ifndef LEADRELAY_SERVER_STORE_LEAD_BATCHER_H_
 #define LEADRELAY_SERVER_STORE_LEAD_BATCHER_H_
 
 #include <deque>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/container/node_hash_map.h"
@@ -35,6 +36,8 @@ struct LeadBatcherOptions {
   // 74-112 ms. Other accounts, and other replicas, still commit in
   // parallel.
   int max_writers = 1;
+  // Batches in flight at once, of all accounts together.
+  int writer_threads = 8;
 };
 
 class LeadBatcher {
@@ -42,6 +45,8 @@ class LeadBatcher {
   LeadBatcher(Pool& pool, LeadBatcherOptions options = {});
   LeadBatcher(const LeadBatcher&) = delete;
   LeadBatcher& operator=(const LeadBatcher&) = delete;
+  // Writes what is still queued, then stops.
+  ~LeadBatcher();
 
   // Receives one lead's outcome, exactly once, once its batch committed or
   // failed.
@@ -49,8 +54,7 @@ class LeadBatcher {
 
   // Stores `lead` (validated and prepared) of `account_id` for `cost`
   // credits with its lead.new event; see CreateLeads for the outcomes.
-  // `done` runs on this thread before returning if the account had no
-  // batch in flight, else later on the thread writing its batch.
+  // `done` runs on the writer thread.
   void Create(const std::string& account_id, int cost, NewLead lead, Done done);
 
  private:
@@ -62,7 +66,14 @@ class LeadBatcher {
   struct Account {
     std::deque<Request> queued;
     int writers = 0;
+    bool ready = false;  // listed in ready_
   };
+
+  void WriteLoop();
+  // Lists the account in ready_ if it has leads queued and may take another
+  // writer.
+  void MarkReady(const std::string& account_id, Account& account)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Writes `batch` (all of one account and cost): one outcome per lead.
   std::vector<absl::StatusOr<LeadInsert>> Write(
@@ -75,6 +86,10 @@ class LeadBatcher {
   // Node map: a writer keeps a pointer to its account's entry, which is
   // erased only by the last writer, once nothing is queued.
   absl::node_hash_map<std::string, Account> accounts_ ABSL_GUARDED_BY(mu_);
+  // Accounts with leads queued and a free writer slot, oldest first.
+  std::deque<std::string> ready_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::thread> writers_;
 };
 
 }  // namespace leadrelay::store

@@ -3,13 +3,14 @@
 // one kind (GetLead, GetMe; any accounts) are answered by one statement,
 // each caller still getting its own outcome.
 //
-// No thread of its own, so an idle server adds no delay, and no caller
-// blocks on another: a caller that finds no read in flight reads its own key
-// and whatever is queued by then, then keeps reading what queued meanwhile
-// until the queue is empty; callers arriving while a read is in flight only
-// queue their key and a completion. The completions run on the reading
-// thread (the gRPC handlers finish their reactors there), so a callback
-// handler never waits for another call's read.
+// No timer: the coalescer's reading thread reads whatever is queued as soon
+// as the previous read ends, so an idle server adds only a thread wake-up.
+// Callers only queue their key and a completion, which the reading thread
+// runs (the gRPC callback handlers finish their calls there): no caller
+// blocks, and no gRPC thread does database work for other calls. (When the
+// first caller read inline and kept reading for those queued meanwhile, the
+// calls that gRPC had queued on its thread waited for it: CreateLead's max
+// latency rose from ~120 ms to 1-3 s.)
 #ifndef LEADRELAY_SERVER_STORE_READ_COALESCER_H_
 #define LEADRELAY_SERVER_STORE_READ_COALESCER_H_
 
@@ -17,6 +18,7 @@
 #include <deque>
 #include <functional>
 #include <iterator>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -54,39 +56,23 @@ class ReadCoalescer {
                 ReadCoalescerOptions options = {})
       : read_(std::move(read)),
         retry_alone_(std::move(retry_alone)),
-        options_(options) {}
+        options_(options),
+        reader_([this] { ReadLoop(); }) {}
   ReadCoalescer(const ReadCoalescer&) = delete;
   ReadCoalescer& operator=(const ReadCoalescer&) = delete;
-
-  // Reads `key` and gives its outcome to `done`: on this thread before
-  // returning if no read was in flight (this thread then also reads for the
-  // callers queued meanwhile), else on the reading thread, later.
-  void Read(Key key, Done done) {
+  // Reads what is still queued, then stops.
+  ~ReadCoalescer() {
     {
       absl::MutexLock lock(&mu_);
-      queued_.push_back({std::move(key), std::move(done)});
-      if (reading_) return;
-      reading_ = true;
+      stopping_ = true;
     }
-    for (;;) {
-      std::vector<Request> batch;
-      {
-        absl::MutexLock lock(&mu_);
-        if (queued_.empty()) {
-          reading_ = false;
-          return;
-        }
-        const size_t n =
-            std::min(queued_.size(), static_cast<size_t>(options_.max_batch));
-        batch.assign(std::make_move_iterator(queued_.begin()),
-                     std::make_move_iterator(queued_.begin() + n));
-        queued_.erase(queued_.begin(), queued_.begin() + n);
-      }
-      std::vector<absl::StatusOr<Value>> outcomes = ReadAll(batch);
-      for (size_t i = 0; i < batch.size(); ++i) {
-        std::move(batch[i].done)(std::move(outcomes[i]));
-      }
-    }
+    reader_.join();
+  }
+
+  // Queues `key`; `done` gets its outcome on the reading thread.
+  void Read(Key key, Done done) {
+    absl::MutexLock lock(&mu_);
+    queued_.push_back({std::move(key), std::move(done)});
   }
 
   // The outcome for `key`; blocks until it has been read.
@@ -112,6 +98,29 @@ class ReadCoalescer {
     Key key;
     Done done;
   };
+
+  void ReadLoop() {
+    for (;;) {
+      std::vector<Request> batch;
+      {
+        absl::MutexLock lock(&mu_);
+        auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return stopping_ || !queued_.empty();
+        };
+        mu_.Await(absl::Condition(&ready));
+        if (queued_.empty()) return;  // stopping, nothing left
+        const size_t n =
+            std::min(queued_.size(), static_cast<size_t>(options_.max_batch));
+        batch.assign(std::make_move_iterator(queued_.begin()),
+                     std::make_move_iterator(queued_.begin() + n));
+        queued_.erase(queued_.begin(), queued_.begin() + n);
+      }
+      std::vector<absl::StatusOr<Value>> outcomes = ReadAll(batch);
+      for (size_t i = 0; i < batch.size(); ++i) {
+        std::move(batch[i].done)(std::move(outcomes[i]));
+      }
+    }
+  }
 
   // One outcome per request of `batch`, in order.
   std::vector<absl::StatusOr<Value>> ReadAll(
@@ -144,7 +153,8 @@ class ReadCoalescer {
   const ReadCoalescerOptions options_;
   absl::Mutex mu_;
   std::deque<Request> queued_ ABSL_GUARDED_BY(mu_);
-  bool reading_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread reader_;  // last: started once the rest is ready
 };
 
 }  // namespace leadrelay::store

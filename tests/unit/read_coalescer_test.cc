@@ -183,36 +183,54 @@ TEST(ReadCoalescerTest, BatchesAreCutAtTheMaximumAndRunOneAtATime) {
   EXPECT_EQ(store.max_in_flight(), 1);
 }
 
-TEST(ReadCoalescerTest,
-     ACallerBehindAReadReturnsAtOnceAndTheReaderCompletesIt) {
+TEST(ReadCoalescerTest, CallersOnlyQueueAndTheReadingThreadCompletesThem) {
   FakeStore store;
   Reader reader(ReadsOn(store), Always);
-  std::thread::id reading_thread;
-  absl::StatusOr<std::string> first;
-  std::thread first_caller([&] {
-    reading_thread = std::this_thread::get_id();
-    first = reader.Get("first");
+  absl::Notification first_completed, second_completed;
+  absl::StatusOr<std::string> first = absl::UnknownError("not called");
+  absl::StatusOr<std::string> second = absl::UnknownError("not called");
+  std::thread::id first_on, second_on;
+  reader.Read("first", [&](absl::StatusOr<std::string> outcome) {
+    first = std::move(outcome);
+    first_on = std::this_thread::get_id();
+    first_completed.Notify();
   });
+  // Read returned; the store holds the first batch on the reading thread.
   store.WaitForFirstBatch();
-
-  absl::Notification completed;
-  absl::StatusOr<std::string> got = absl::UnknownError("not called");
-  std::thread::id completed_on;
   reader.Read("k", [&](absl::StatusOr<std::string> outcome) {
-    got = std::move(outcome);
-    completed_on = std::this_thread::get_id();
-    completed.Notify();
+    second = std::move(outcome);
+    second_on = std::this_thread::get_id();
+    second_completed.Notify();
   });
-  // Read returned while the first batch is still held: it only queued.
-  EXPECT_FALSE(completed.HasBeenNotified());
+  EXPECT_FALSE(first_completed.HasBeenNotified());
   EXPECT_EQ(reader.Queued(), 1u);
 
   store.Release();
-  completed.WaitForNotification();
-  first_caller.join();
-  EXPECT_EQ(got.value_or("error"), "value of k");
-  EXPECT_EQ(completed_on, reading_thread) << "completed by the reading thread";
+  first_completed.WaitForNotification();
+  second_completed.WaitForNotification();
   EXPECT_EQ(first.value_or("error"), "value of first");
+  EXPECT_EQ(second.value_or("error"), "value of k");
+  EXPECT_NE(first_on, std::this_thread::get_id()) << "not on the caller";
+  EXPECT_EQ(second_on, first_on) << "both on the reading thread";
+}
+
+TEST(ReadCoalescerTest, WhatIsQueuedIsStillReadWhenTheCoalescerStops) {
+  FakeStore store;
+  std::vector<absl::StatusOr<std::string>> got;
+  {
+    Reader reader(ReadsOn(store), Always);
+    reader.Read("first", [&](absl::StatusOr<std::string> o) {
+      got.push_back(std::move(o));
+    });
+    store.WaitForFirstBatch();
+    reader.Read("k", [&](absl::StatusOr<std::string> o) {
+      got.push_back(std::move(o));
+    });
+    store.Release();
+  }  // the destructor waits for both
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].value_or("error"), "value of first");
+  EXPECT_EQ(got[1].value_or("error"), "value of k");
 }
 
 }  // namespace
