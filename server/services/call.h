@@ -87,10 +87,11 @@ grpc::Status Serve(const ServiceDeps& deps, grpc::ServerContext* context,
 // any thread.
 using FinishCall = absl::AnyInvocable<void(absl::Status) &&>;
 
-// The frame of a callback-API unary handler, for the hot reads whose body
-// does not block (a coalesced read finishes the call from the reading
-// thread): authorization and the input limits run on the calling thread,
-// then `body(caller, finish)` ends the call through `finish`.
+// The frame of a callback-API unary handler, for the hot calls whose body
+// queues its work (a coalesced read, a batched write) and is finished from
+// the thread that does it: authorization and the input limits run on the
+// calling thread, then `body(caller, finish)` ends the call through
+// `finish`, now or later.
 template <typename Body>
 grpc::ServerUnaryReactor* ServeCallback(
     const ServiceDeps& deps, grpc::CallbackServerContext* context,
