@@ -236,6 +236,9 @@ GrpcErrorClass ClassifyGrpcError(int code, absl::string_view message,
     out.retry_after = true;
   } else if (reason == kReasonTooManyStreams) {
     out.http_status = 429;
+  } else if (reason == kReasonTooManyServerStreams) {
+    out.http_status = 503;
+    out.retry_after = true;
   } else if (reason == kReasonPayloadTooLarge) {
     out.http_status = 413;
   } else if (reason == kReasonTooManyKeys) {

@@ -32,6 +32,8 @@ inline constexpr absl::string_view kReasonAuthThrottled = "auth_throttled";
 inline constexpr absl::string_view kReasonAccountRateLimited =
     "account_rate_limited";
 inline constexpr absl::string_view kReasonTooManyStreams = "too_many_streams";
+inline constexpr absl::string_view kReasonTooManyServerStreams =
+    "too_many_server_streams";
 inline constexpr absl::string_view kReasonPayloadTooLarge = "payload_too_large";
 inline constexpr absl::string_view kReasonTooManyKeys = "too_many_keys";
 inline constexpr absl::string_view kReasonQuotaExceeded = "quota_exceeded";
@@ -71,11 +73,13 @@ struct GrpcErrorClass {
 };
 // The decision table (README, "Error mapping"): known ErrorInfo reasons
 // first (rate_limited / account_rate_limited / auth_throttled -> 429 with
-// Retry-After, too_many_streams -> 429 without, payload_too_large -> 413,
-// too_many_keys -> 400, quota_exceeded / account_suspended -> 403); gRPC's own "message larger than
-// max" -> 413 when its size is `request_bytes` (the request we sent), else
-// 500 response_too_large; any other RESOURCE_EXHAUSTED -> 503; the rest by
-// the canonical code mapping.
+// Retry-After, too_many_streams -> 429 without, too_many_server_streams ->
+// 503 with Retry-After (the server is full, not the caller over a limit),
+// payload_too_large -> 413, too_many_keys -> 400, quota_exceeded /
+// account_suspended -> 403); gRPC's own "message larger than max" -> 413 when
+// its size is `request_bytes` (the request we sent), else 500
+// response_too_large; any other RESOURCE_EXHAUSTED -> 503; the rest by the
+// canonical code mapping.
 GrpcErrorClass ClassifyGrpcError(int code, absl::string_view message,
                                  const StatusDetails& details,
                                  size_t request_bytes);

@@ -118,6 +118,8 @@ ABSL_FLAG(absl::Duration, stream_heartbeat_interval, absl::Seconds(15),
           "idle streams get a heartbeat with their cursor this often");
 ABSL_FLAG(int, max_streams_per_key, 100,
           "concurrent StreamEvents calls per API key per process");
+ABSL_FLAG(int, max_streams, 10000,
+          "concurrent StreamEvents calls per process, all keys together");
 ABSL_FLAG(int, stream_ring_capacity, 4096,
           "newest events kept in memory per streamed account");
 ABSL_FLAG(absl::Duration, stream_poll_interval, absl::Milliseconds(200),
@@ -129,6 +131,9 @@ ABSL_FLAG(int64_t, stream_subscriber_bytes, 1 << 20,
 ABSL_FLAG(int64_t, stream_account_bytes, 32 << 20,
           "bytes of events held for one account's streams in all (ring and "
           "queues); a stream over it waits and is served from the log");
+ABSL_FLAG(int64_t, stream_total_bytes, 256 << 20,
+          "bytes of events held for all accounts' streams (at least 1 MiB): "
+          "rings take at most half, queues the rest");
 ABSL_FLAG(int64_t, max_request_bytes, 512 << 10,
           "largest serialized request; larger ones get payload_too_large");
 ABSL_FLAG(int64_t, max_event_bytes, 256 << 10,
@@ -332,6 +337,10 @@ int Run() {
   hub_options.heartbeat_interval =
       absl::GetFlag(FLAGS_stream_heartbeat_interval);
   hub_options.max_streams_per_key = absl::GetFlag(FLAGS_max_streams_per_key);
+  hub_options.max_streams = absl::GetFlag(FLAGS_max_streams);
+  // Half of it must hold the largest event, for rings and queues alike.
+  hub_options.total_max_bytes = static_cast<size_t>(
+      std::max<int64_t>(absl::GetFlag(FLAGS_stream_total_bytes), 1 << 20));
   hub_options.ring_capacity = absl::GetFlag(FLAGS_stream_ring_capacity);
   hub_options.poll_interval = absl::GetFlag(FLAGS_stream_poll_interval);
   hub_options.account_max_bytes = static_cast<size_t>(

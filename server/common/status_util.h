@@ -30,6 +30,10 @@ inline constexpr absl::string_view kReasonTooManyKeys = "too_many_keys";
 // The per-key cap on concurrent StreamEvents calls (REST 429, no Retry-After:
 // a slot frees when one of the key's own streams ends, not after a delay).
 inline constexpr absl::string_view kReasonTooManyStreams = "too_many_streams";
+// The process-wide cap on concurrent streams (--max_streams; REST 503 with
+// Retry-After: any stream's end frees a slot, or another replica has one).
+inline constexpr absl::string_view kReasonTooManyServerStreams =
+    "too_many_server_streams";
 inline constexpr absl::string_view kReasonAuthThrottled = "auth_throttled";
 // Data lifecycle: a read of an erased lead (404), an EraseLeads call over its
 // key limit (400), a resume from an event position retention removed (400).

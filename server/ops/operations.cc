@@ -18,6 +18,11 @@ absl::StatusOr<std::unique_ptr<Operations>> Operations::Start(
       "leadrelay_streams_open", "StreamEvents calls open now.",
       [&hub] { return static_cast<double>(hub.open_streams()); });
   RegisterValueGauge(
+      "leadrelay_stream_buffered_bytes",
+      "Bytes of events held for streams, all accounts (rings and queues); "
+      "bounded by --stream_total_bytes.",
+      [&hub] { return static_cast<double>(hub.total_bytes()); });
+  RegisterValueGauge(
       "leadrelay_ready",
       "1 when /readyz answers 200 (database reachable, "
       "migrations applied, dispatcher running, not draining).",

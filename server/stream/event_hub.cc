@@ -32,6 +32,9 @@ using Event = std::shared_ptr<const EventHub::Entry>;
 
 namespace {
 
+// Streams end when their clients go: a refused one may try again soon.
+constexpr int kServerStreamsRetrySeconds = 5;
+
 grpc::ByteBuffer Serialize(const v1::StreamEventsResponse& message) {
   grpc::ByteBuffer out;
   bool own = false;
@@ -79,6 +82,10 @@ const char* EndReasonLabel(EndReason reason) {
 }  // namespace
 
 struct EventHub::Feed {
+  // The ring's bytes go back to the process's budget with the feed.
+  ~Feed() ABSL_NO_THREAD_SAFETY_ANALYSIS { budget->rings -= ring_bytes; }
+
+  EventHub::Budget* budget = nullptr;
   std::string account_id;
   int subscribers = 0;  // guarded by EventHub::mu_
   absl::Mutex mu;
@@ -132,12 +139,14 @@ void Charge(EventHub::Stream& s, size_t bytes)
     ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
   s.queued_bytes += bytes;
   s.feed->queued_bytes += bytes;
+  s.feed->budget->queues += bytes;
 }
 
 void Uncharge(EventHub::Stream& s, size_t bytes)
     ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
   s.queued_bytes -= bytes;
   s.feed->queued_bytes -= bytes;
+  s.feed->budget->queues -= bytes;
 }
 
 // Drops the subscriber's queue (it is re-read from the log when needed).
@@ -282,6 +291,39 @@ size_t EventHub::account_bytes(const std::string& account_id) const {
   return feed->ring_bytes + feed->queued_bytes.load();
 }
 
+size_t EventHub::total_bytes() const {
+  return budget_.rings.load() + budget_.queues.load();
+}
+
+namespace {
+
+// Adds up to `want` bytes to `counter` without taking it past `limit`;
+// returns what was added.
+size_t TakeBudget(std::atomic<size_t>& counter, size_t limit, size_t want) {
+  size_t used = counter.load();
+  for (;;) {
+    size_t take = used >= limit ? 0 : std::min(want, limit - used);
+    if (take == 0) return 0;
+    if (counter.compare_exchange_weak(used, used + take)) return take;
+  }
+}
+
+// Adds all of `bytes` to `counter` if that stays within `limit`.
+bool TakeAllOrNothing(std::atomic<size_t>& counter, size_t limit,
+                      size_t bytes) {
+  size_t used = counter.load();
+  while (used <= limit && bytes <= limit - used) {
+    if (counter.compare_exchange_weak(used, used + bytes)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+size_t EventHub::ReserveQueueBytes(size_t want) {
+  return TakeBudget(budget_.queues, options_.total_max_bytes / 2, want);
+}
+
 void EventHub::Post(std::function<void()> task) {
   absl::MutexLock lock(&tasks_mu_);
   tasks_.push_back(std::move(task));
@@ -411,8 +453,21 @@ void EventHub::Fetch(const std::shared_ptr<Feed>& feed) {
       auto drop_oldest = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(feed->mu) {
         feed->base = feed->ring.front()->position;
         feed->ring_bytes -= feed->ring.front()->bytes;
+        budget_.rings -= feed->ring.front()->bytes;
         feed->ring.pop_front();
       };
+      // The rings of all accounts share half the process's budget: an
+      // event makes room by pushing out this account's oldest, and one that
+      // still does not fit is left to the log (its subscribers catch up).
+      const size_t ring_share = options_.total_max_bytes / 2;
+      auto make_room =
+          [&](size_t bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(feed->mu) {
+            while (!TakeAllOrNothing(budget_.rings, ring_share, bytes)) {
+              if (feed->ring.empty()) return false;
+              drop_oldest();
+            }
+            return true;
+          };
       for (auto& e : events) {
         if (!(feed->head < e.position)) continue;
         // An erasure rewrote events the ring may hold: drop them, so
@@ -423,6 +478,10 @@ void EventHub::Fetch(const std::shared_ptr<Feed>& feed) {
         feed->head = e.position;
         Event entry = MakeEntry(std::move(e));
         read_bytes += entry->bytes;
+        if (!make_room(entry->bytes)) {
+          feed->base = feed->head;
+          continue;
+        }
         feed->ring_bytes += entry->bytes;
         feed->ring.push_back(std::move(entry));
       }
@@ -566,6 +625,17 @@ size_t EventHub::ReclaimQueues(Feed& feed, const Stream* except) {
   return freed;
 }
 
+size_t EventHub::ReclaimQueuesEverywhere(const Stream* except) {
+  std::vector<std::shared_ptr<Feed>> feeds;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [account, feed] : feeds_) feeds.push_back(feed);
+  }
+  size_t freed = 0;
+  for (auto& feed : feeds) freed += ReclaimQueues(*feed, except);
+  return freed;
+}
+
 void EventHub::CatchUp(const std::shared_ptr<Stream>& s) {
   ops::RecordStreamOpened(/*catch_up=*/true);
   store::EventPosition from;
@@ -594,7 +664,13 @@ void EventHub::CatchUp(const std::shared_ptr<Stream>& s) {
   };
   size_t budget = allowance();
   if (budget == 0 && ReclaimQueues(feed, s.get()) > 0) budget = allowance();
-  if (budget == 0) {
+  // The queues of all accounts share the other half of the process's
+  // budget, taken before reading so concurrent catch-ups cannot overdraw it.
+  size_t reserved = budget == 0 ? 0 : ReserveQueueBytes(budget);
+  if (budget > 0 && reserved == 0 && ReclaimQueuesEverywhere(s.get()) > 0) {
+    reserved = ReserveQueueBytes(budget);
+  }
+  if (reserved == 0) {
     absl::MutexLock lock(&s->mu);
     s->catching_up = false;
     s->waiting_for_memory = true;
@@ -604,11 +680,12 @@ void EventHub::CatchUp(const std::shared_ptr<Stream>& s) {
   absl::Status status = pool_.Run([&](store::Connection& conn) -> absl::Status {
     LR_ASSIGN_OR_RETURN(events,
                         store::ReadEvents(conn, s->account_id, from, {},
-                                          options_.catch_up_batch, budget));
+                                          options_.catch_up_batch, reserved));
     return absl::OkStatus();
   });
   {
     absl::MutexLock lock(&s->mu);
+    budget_.queues -= reserved;  // what was read is charged below
     s->catching_up = false;
     if (!status.ok()) {
       if (!s->done) {
@@ -665,6 +742,13 @@ absl::StatusOr<grpc::ServerWriteReactor<grpc::ByteBuffer>*> EventHub::Open(
     if (shutting_down_) {
       return Unavailable("server shutting down; reconnect to another server");
     }
+    if (open_streams_ >= options_.max_streams) {
+      return LimitReached(
+          kReasonTooManyServerStreams,
+          absl::StrCat("this server already serves ", options_.max_streams,
+                       " streams; retry later or on another replica"),
+          kServerStreamsRetrySeconds);
+    }
     if (streams_per_key_[caller.key_id] >= options_.max_streams_per_key) {
       return TooManyStreams(absl::StrCat("this API key already has ",
                                          options_.max_streams_per_key,
@@ -717,6 +801,7 @@ absl::StatusOr<grpc::ServerWriteReactor<grpc::ByteBuffer>*> EventHub::Open(
     std::shared_ptr<Feed>& feed = feeds_[caller.account_id];
     if (feed == nullptr) {
       feed = std::make_shared<Feed>();
+      feed->budget = &budget_;
       feed->account_id = caller.account_id;
       absl::MutexLock feed_lock(&feed->mu);
       feed->base = latest;

@@ -12,13 +12,19 @@
 // at most ring_max_bytes of serialized events, each subscriber's queue of
 // events read from the log at most subscriber_max_bytes, and all of an
 // account's rings and queues together at most account_max_bytes (plus one
-// event per hub worker). A subscriber that cannot get memory waits and is
+// event per hub worker). The process as a whole holds at most
+// total_max_bytes: all rings together at most half of it, all queues the
+// other half, so accounts that keep their rings full cannot starve another
+// account's readers. A subscriber that cannot get memory waits and is
 // served from the log later, from its own position: events are delayed,
 // never lost. Queues of subscribers blocked on a write are given up first.
+// Streams are capped per key (max_streams_per_key) and per process
+// (max_streams), since each costs the transport's buffers besides events.
 // Streams use gRPC's callback API: no thread per stream.
 #ifndef LEADRELAY_SERVER_STREAM_EVENT_HUB_H_
 #define LEADRELAY_SERVER_STREAM_EVENT_HUB_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -49,9 +55,11 @@ struct HubOptions {
   size_t ring_max_bytes = 8 << 20;
   size_t subscriber_max_bytes = 1 << 20;
   size_t account_max_bytes = 32 << 20;
+  size_t total_max_bytes = 256 << 20;
   absl::Duration heartbeat_interval = absl::Seconds(15);
   absl::Duration poll_interval = absl::Milliseconds(200);
   int max_streams_per_key = 100;
+  int max_streams = 10000;
   int worker_threads = 2;
 };
 
@@ -78,10 +86,18 @@ class EventHub {
   // Bytes of events held for `account_id` (ring, queues, writes from
   // queues): what account_max_bytes bounds.
   size_t account_bytes(const std::string& account_id) const;
+  // Bytes of events held for every account together: what total_max_bytes
+  // bounds.
+  size_t total_bytes() const;
 
   struct Feed;
   struct Stream;
   struct Entry;
+  // Bytes held process-wide: all rings, all queues (and writes from them).
+  struct Budget {
+    std::atomic<size_t> rings{0};
+    std::atomic<size_t> queues{0};
+  };
 
  private:
   friend class StreamReactor;
@@ -95,6 +111,9 @@ class EventHub {
   void Pump(const std::shared_ptr<Stream>& stream);
   void CatchUp(const std::shared_ptr<Stream>& stream);
   size_t ReclaimQueues(Feed& feed, const Stream* except);
+  size_t ReclaimQueuesEverywhere(const Stream* except);
+  // Takes up to `want` bytes of the process's queue budget; returns them.
+  size_t ReserveQueueBytes(size_t want);
   void Tick();
   void Post(std::function<void()> task);
   void WorkerLoop();
@@ -102,6 +121,7 @@ class EventHub {
 
   store::Pool& pool_;
   HubOptions options_;
+  Budget budget_;
 
   mutable absl::Mutex mu_;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;

@@ -36,7 +36,7 @@ API_KEY=$(bench_bootstrap stream-bench)
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 GRPC_PORT=$(lr_free_port)
 bench_start_server "$GRPC_PORT" --grpc_address="127.0.0.1:$GRPC_PORT" \
-  --max_streams_per_key=20000
+  --max_streams_per_key=20000 --max_streams=20000
 
 echo "== leadrelay stream bench: $(nproc) cores (shared), PostgreSQL durable"
 status=0

@@ -418,9 +418,10 @@ TEST_F(GatewayE2eTest, EmptyStreamAndErrors) {
 
   // An upstream that sends its headers and fails at once (a refusal): the
   // gateway has not promised a 200 yet, so the error gets its own status.
-  HttpResponse early = Fetch(port(), "GET",
-                             "/v1/items:stream?stream_count=0&fail_code=7&fail_reason=forbidden"
-                             "&fail_message=no");
+  HttpResponse early =
+      Fetch(port(), "GET",
+            "/v1/items:stream?stream_count=0&fail_code=7&fail_reason=forbidden"
+            "&fail_message=no");
   EXPECT_EQ(early.status, 403);
   EXPECT_EQ(early.body, R"({"code":"forbidden","message":"no"})");
 
@@ -490,6 +491,7 @@ TEST_F(GatewayE2eTest, ResourceExhaustedIsNotARateLimitUnlessTheReasonSaysSo) {
   const Case cases[] = {{8, "rate_limited", 429, true},
                         {8, "auth_throttled", 429, true},
                         {8, "too_many_streams", 429, false},
+                        {8, "too_many_server_streams", 503, true},
                         {8, "payload_too_large", 413, false},
                         {8, "quota_exceeded", 403, false},
                         {8, "something_else", 503, false},

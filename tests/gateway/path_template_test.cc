@@ -282,6 +282,7 @@ TEST(StatusMapping, ReasonsDecideTheHttpStatus) {
       {8, "auth_throttled", 429, true},
       {8, "account_rate_limited", 429, true},
       {8, "too_many_streams", 429, false},
+      {8, "too_many_server_streams", 503, true},
       {8, "payload_too_large", 413, false},
       {9, "too_many_keys", 400, false},
       {8, "quota_exceeded", 403, false},

@@ -5,15 +5,21 @@
 
 #include <signal.h>
 
+#include <atomic>
 #include <cctype>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "http_client.h"
 #include "stream/stream_support.h"
 #include "support/harness.h"
 
@@ -246,6 +252,58 @@ TEST_F(StreamServerTest, MoreStreamsThanTheKeyLimitAreResourceExhausted) {
   EXPECT_TRUE(reopened) << last;
 }
 
+TEST_F(StreamServerTest, TheServerWideStreamLimitRefusesAnyKeyWithRetryAfter) {
+  ASSERT_TRUE(StartServer({"--max_streams=3", "--max_streams_per_key=10",
+                           "--stream_heartbeat_interval=1s"}));
+  absl::StatusOr<Account> other =
+      harness_->BootstrapAccount(UniqueName("stream-other"), "internal", 1000);
+  ASSERT_TRUE(other.ok()) << other.status();
+  auto is_open = [](Subscription& sub) {
+    return sub.WaitUntil([](const Subscription::View& v) {
+      return v.heartbeats >= 1 || v.end.has_value();
+    }) && !sub.End().has_value();
+  };
+  // Three streams over two accounts fill the server.
+  std::vector<std::unique_ptr<Subscription>> open;
+  for (const std::string& key : {key_, key_, other->admin_key}) {
+    open.push_back(std::make_unique<Subscription>(server_events(), key,
+                                                  v1::StreamEventsRequest()));
+    ASSERT_TRUE(is_open(*open.back())) << open.back()->Summary();
+  }
+  {
+    // A key with no stream of its own is refused too, with a retry delay.
+    Subscription fourth(server_events(), other->admin_key,
+                        v1::StreamEventsRequest());
+    std::optional<grpc::Status> end = fourth.WaitForEnd();
+    ASSERT_TRUE(end.has_value()) << fourth.Summary();
+    EXPECT_TRUE(HasError(*end, StatusCode::RESOURCE_EXHAUSTED,
+                         "too_many_server_streams"));
+    std::optional<google::rpc::RetryInfo> retry = RetryInfoOf(*end);
+    ASSERT_TRUE(retry.has_value()) << Describe(*end);
+    EXPECT_GT(retry->retry_delay().seconds(), 0);
+  }
+  // The open streams were not disturbed.
+  for (auto& sub : open) EXPECT_FALSE(sub->End().has_value()) << sub->Summary();
+
+  // Any stream's end frees a slot for any key.
+  open.front()->Cancel();
+  bool reopened = false;
+  std::string last;
+  const absl::Time give_up = absl::Now() + kPatience;
+  while (!reopened && absl::Now() < give_up) {
+    Subscription again(server_events(), other->admin_key,
+                       v1::StreamEventsRequest());
+    reopened = is_open(again);
+    last = again.Summary();
+    if (!reopened) {
+      ASSERT_TRUE(HasError(*again.End(), StatusCode::RESOURCE_EXHAUSTED,
+                           "too_many_server_streams"))
+          << last;
+    }
+  }
+  EXPECT_TRUE(reopened) << last;
+}
+
 // --- Shutdown --------------------------------------------------------------
 
 TEST_F(StreamServerTest, ShutdownEndsStreamsWithUnavailableAndAResumeCursor) {
@@ -446,6 +504,153 @@ TEST_F(StreamServerTest, SlowReadersReceiveEverythingInOrderInBoundedMemory) {
 TEST_F(StreamServerTest, SlowReaderBeyondASmallRingCatchesUpFromTheLog) {
   ASSERT_TRUE(StartServer({"--stream_ring_capacity=64"}));
   RunSlowReaders(*server_, key_, 2, 3000);
+}
+
+// The value of leadrelay_stream_buffered_bytes on the admin server at
+// `admin_port`, or -1 when the scrape fails.
+double BufferedBytes(int admin_port) {
+  gateway::testing::HttpResponse response =
+      gateway::testing::Fetch(admin_port, "GET", "/metrics");
+  if (response.status != 200) return -1;
+  constexpr absl::string_view kName = "leadrelay_stream_buffered_bytes ";
+  for (absl::string_view line : absl::StrSplit(response.body, '\n')) {
+    double value = 0;
+    if (absl::ConsumePrefix(&line, kName) &&
+        absl::SimpleAtod(absl::StripAsciiWhitespace(line), &value)) {
+      return value;
+    }
+  }
+  return -1;
+}
+
+TEST_F(StreamServerTest, AccountsShareTheServersStreamMemoryAndLoseNothing) {
+  // 1 MiB for every account's streams together (rings 512 KiB, queues
+  // 512 KiB) while two accounts each publish ~2 MiB to two stalled readers.
+  constexpr int64_t kTotal = 1 << 20;
+  constexpr int kEvents = 2000;
+  constexpr int kReadersPerAccount = 2;
+  absl::StatusOr<int> admin_port = PickFreePort();
+  ASSERT_TRUE(admin_port.ok()) << admin_port.status();
+  ASSERT_TRUE(
+      StartServer({absl::StrCat("--stream_total_bytes=", kTotal),
+                   absl::StrCat("--admin_address=127.0.0.1:", *admin_port)}));
+  absl::StatusOr<Account> other =
+      harness_->BootstrapAccount(UniqueName("stream-other"), "internal", 1000);
+  ASSERT_TRUE(other.ok()) << other.status();
+  const std::vector<std::string> keys = {key_, other->admin_key};
+
+  struct Reader {
+    ~Reader() { context.TryCancel(); }
+    size_t account = 0;
+    grpc::ClientContext context;
+    std::shared_ptr<grpc::Channel> channel;
+    std::unique_ptr<v1::EventService::Stub> stub;
+    std::unique_ptr<grpc::ClientReader<v1::StreamEventsResponse>> stream;
+    std::vector<std::string> got;
+  };
+  std::vector<std::string> markers;
+  std::vector<std::unique_ptr<Reader>> readers;
+  for (size_t a = 0; a < keys.size(); ++a) {
+    absl::StatusOr<v1::Event> marker =
+        itest::Publish(server_events(), keys[a], DmSent("marker"));
+    ASSERT_TRUE(marker.ok()) << marker.status();
+    markers.push_back(marker->cursor());
+    for (int i = 0; i < kReadersPerAccount; ++i) {
+      auto r = std::make_unique<Reader>();
+      r->account = a;
+      grpc::ChannelArguments args;
+      args.SetInt("leadrelay.test.reader", static_cast<int>(readers.size()));
+      r->channel = grpc::CreateCustomChannel(
+          server_->address(), grpc::InsecureChannelCredentials(), args);
+      r->stub = v1::EventService::NewStub(r->channel);
+      r->context.set_deadline(
+          absl::ToChronoTime(absl::Now() + absl::Minutes(8)));
+      r->context.AddMetadata("authorization", absl::StrCat("Bearer ", keys[a]));
+      r->stream = r->stub->StreamEvents(&r->context, After(marker->cursor()));
+      readers.push_back(std::move(r));
+    }
+  }
+
+  // The gauge, sampled from another thread while events flow.
+  std::atomic<bool> sampling{true};
+  std::atomic<double> peak{-1};
+  std::atomic<int> samples{0};
+  std::thread sampler([&] {
+    while (sampling.load()) {
+      double v = BufferedBytes(*admin_port);
+      if (v >= 0) {
+        samples.fetch_add(1);
+        if (v > peak.load()) peak.store(v);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+
+  const std::string filler(1024, 'x');
+  std::vector<std::thread> publishers;
+  std::vector<int> failures(4, 0);
+  for (int t = 0; t < 4; ++t) {
+    publishers.emplace_back([&, t] {
+      const std::string& key = keys[t % 2];
+      grpc::ChannelArguments args;
+      args.SetInt("leadrelay.test.publisher", t);
+      auto stub = v1::EventService::NewStub(grpc::CreateCustomChannel(
+          server_->address(), grpc::InsecureChannelCredentials(), args));
+      for (int i = t / 2; i < kEvents; i += 2) {
+        if (!itest::Publish(*stub, key, DmSent(absl::StrCat(i, filler))).ok()) {
+          ++failures[t];
+        }
+      }
+    });
+  }
+  for (std::thread& t : publishers) t.join();
+  for (int f : failures) ASSERT_EQ(f, 0) << "publishes failed";
+
+  // Every reader, all reading at once now, gets its own account's events,
+  // each once, in log order.
+  std::vector<std::thread> reading;
+  for (auto& r : readers) {
+    reading.emplace_back([&r] {
+      v1::StreamEventsResponse message;
+      while (static_cast<int>(r->got.size()) < kEvents &&
+             r->stream->Read(&message)) {
+        if (message.has_event()) r->got.push_back(message.event().id());
+      }
+    });
+  }
+  for (std::thread& t : reading) t.join();
+  sampling.store(false);
+  sampler.join();
+  for (size_t a = 0; a < keys.size(); ++a) {
+    absl::StatusOr<std::vector<v1::Event>> want =
+        ListAllEvents(server_events(), keys[a], markers[a]);
+    ASSERT_TRUE(want.ok()) << want.status();
+    ASSERT_EQ(static_cast<int>(want->size()), kEvents);
+    for (auto& r : readers) {
+      if (r->account != a) continue;
+      EXPECT_EQ(FirstDuplicate(r->got), "");
+      EXPECT_EQ(r->got, IdsOf(*want))
+          << "account " << a << ": " << r->got.size() << " events";
+    }
+  }
+  // Within the budget, give or take one event per hub worker.
+  ASSERT_GT(samples.load(), 0);
+  EXPECT_GT(peak.load(), 0);
+  EXPECT_LE(peak.load(), kTotal + 16 * 1024);
+  std::cout << "stream buffered bytes: peak " << peak.load() << " of " << kTotal
+            << " (" << samples.load() << " samples)" << std::endl;
+
+  // Once the streams are gone, nothing stays charged.
+  for (auto& r : readers) r->context.TryCancel();
+  for (auto& r : readers) (void)r->stream->Finish();
+  readers.clear();
+  double left = BufferedBytes(*admin_port);
+  const absl::Time give_up = absl::Now() + kPatience;
+  while (left != 0 && absl::Now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    left = BufferedBytes(*admin_port);
+  }
+  EXPECT_EQ(left, 0);
 }
 
 }  // namespace
