@@ -30,6 +30,8 @@ _LIBS = {
     "gtest_main": ["gtest_main"],
     "gmock": ["gmock"],
     "benchmark": ["benchmark"],
+    # The servers' allocator (gperftools), see CMakeLists.txt.
+    "tcmalloc": ["libtcmalloc_minimal"],
     # Header-only: Boost (Beast/Asio) and CLI11.
     "boost": ["-pthread"],
     "cli11": [],

@@ -9,6 +9,7 @@ LR_PACKAGES=(
   golang-github-grpc-ecosystem-grpc-gateway-dev golang-github-gogo-googleapis-dev
   libabsl-dev
   libpq-dev libssl-dev libcurl4-openssl-dev libboost-dev libyaml-cpp-dev
+  libgoogle-perftools-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
   postgresql-15 python3 python3-grpcio python3-protobuf curl
   python3-prometheus-client python3-yaml openssl

@@ -2,8 +2,6 @@
 //
 //   leadrelay-server --database_url=postgresql://... --grpc_address=:50051
 //   leadrelay-server --database_url=... --bootstrap_account=NAME
-#include <malloc.h>
-
 #include <algorithm>
 #include <atomic>
 #include <csignal>
@@ -481,10 +479,6 @@ int Run() {
 }  // namespace leadrelay
 
 int main(int argc, char** argv) {
-  // Buffers of 128 KiB and more are mapped and unmapped on their own, so
-  // memory held for large events goes back to the system once freed (glibc
-  // would otherwise raise this threshold and keep such buffers).
-  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   absl::SetProgramUsageMessage(
       "leadrelay gRPC server. See README.md for the flags in context.");
   // --help lists this program's own flags (by default absl looks for a

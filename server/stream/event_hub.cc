@@ -35,6 +35,23 @@ namespace {
 // Streams end when their clients go: a refused one may try again soon.
 constexpr int kServerStreamsRetrySeconds = 5;
 
+}  // namespace
+
+// gperftools' call, present when the binary links tcmalloc (the servers do).
+extern "C" void MallocExtension_ReleaseFreeMemory(void) __attribute__((weak));
+
+namespace {
+
+// Hands the allocator's free memory back to the system: tcmalloc's, or
+// glibc's in builds without it (sanitizers, tests).
+void ReleaseFreeMemory() {
+  if (MallocExtension_ReleaseFreeMemory != nullptr) {
+    MallocExtension_ReleaseFreeMemory();
+  } else {
+    malloc_trim(0);
+  }
+}
+
 grpc::ByteBuffer Serialize(const v1::StreamEventsResponse& message) {
   grpc::ByteBuffer out;
   bool own = false;
@@ -724,9 +741,8 @@ void EventHub::Release(const std::shared_ptr<Stream>& s) {
       }
     }
   }
-  // The ring's memory goes back to the system, not just to the allocator
-  // (large buffers are mmapped, see main.cc; this returns the rest).
-  if (feed_dropped) Post([] { malloc_trim(0); });
+  // The ring's memory goes back to the system, not just to the allocator.
+  if (feed_dropped) Post([] { ReleaseFreeMemory(); });
 }
 
 absl::StatusOr<grpc::ServerWriteReactor<grpc::ByteBuffer>*> EventHub::Open(
