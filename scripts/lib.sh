@@ -73,7 +73,8 @@ lr_build_instrumented() {
 
 # lr_ctest_with_pg BUILD_DIR [CTEST_ARG...]: runs ctest in BUILD_DIR against a
 # throwaway PostgreSQL (removed afterwards, also on interruption: this sets
-# the EXIT trap) and BUILD_DIR's leadrelay-server. Returns ctest's status.
+# the EXIT trap) and BUILD_DIR's leadrelay-server, or LR_TEST_SERVER_BIN's.
+# Returns ctest's status.
 lr_ctest_with_pg() {
   local dir=$1 rc=0 port
   shift
@@ -83,7 +84,7 @@ lr_ctest_with_pg() {
   port=$(lr_free_port)
   lr_pg_start "$_LR_PG_TMP" "$port" test || return 1
   LEADRELAY_TEST_PG_URL="postgresql://postgres@127.0.0.1:$port/postgres" \
-    LEADRELAY_SERVER_BIN="$dir/server/leadrelay-server" \
+    LEADRELAY_SERVER_BIN="${LR_TEST_SERVER_BIN:-$dir/server/leadrelay-server}" \
     ctest --test-dir "$dir" --output-on-failure -j2 --timeout 600 "$@" || rc=$?
   _lr_test_pg_cleanup
   return "$rc"
