@@ -30,17 +30,34 @@ struct EventHub::Entry {
 
 using Event = std::shared_ptr<const EventHub::Entry>;
 
+// gperftools' call, present when the binary links tcmalloc (the servers do).
+extern "C" void MallocExtension_ReleaseFreeMemory(void) __attribute__((weak));
+
 namespace {
 
 // Streams end when their clients go: a refused one may try again soon.
 constexpr int kServerStreamsRetrySeconds = 5;
 
-}  // namespace
+// Adds up to `want` bytes to `counter` without taking it past `limit`;
+// returns what was added.
+size_t TakeBudget(std::atomic<size_t>& counter, size_t limit, size_t want) {
+  size_t used = counter.load();
+  for (;;) {
+    size_t take = used >= limit ? 0 : std::min(want, limit - used);
+    if (take == 0) return 0;
+    if (counter.compare_exchange_weak(used, used + take)) return take;
+  }
+}
 
-// gperftools' call, present when the binary links tcmalloc (the servers do).
-extern "C" void MallocExtension_ReleaseFreeMemory(void) __attribute__((weak));
-
-namespace {
+// Adds all of `bytes` to `counter` if that stays within `limit`.
+bool TakeAllOrNothing(std::atomic<size_t>& counter, size_t limit,
+                      size_t bytes) {
+  size_t used = counter.load();
+  while (used <= limit && bytes <= limit - used) {
+    if (counter.compare_exchange_weak(used, used + bytes)) return true;
+  }
+  return false;
+}
 
 // Hands the allocator's free memory back to the system: tcmalloc's, or
 // glibc's in builds without it (sanitizers, tests).
@@ -311,31 +328,6 @@ size_t EventHub::account_bytes(const std::string& account_id) const {
 size_t EventHub::total_bytes() const {
   return budget_.rings.load() + budget_.queues.load();
 }
-
-namespace {
-
-// Adds up to `want` bytes to `counter` without taking it past `limit`;
-// returns what was added.
-size_t TakeBudget(std::atomic<size_t>& counter, size_t limit, size_t want) {
-  size_t used = counter.load();
-  for (;;) {
-    size_t take = used >= limit ? 0 : std::min(want, limit - used);
-    if (take == 0) return 0;
-    if (counter.compare_exchange_weak(used, used + take)) return take;
-  }
-}
-
-// Adds all of `bytes` to `counter` if that stays within `limit`.
-bool TakeAllOrNothing(std::atomic<size_t>& counter, size_t limit,
-                      size_t bytes) {
-  size_t used = counter.load();
-  while (used <= limit && bytes <= limit - used) {
-    if (counter.compare_exchange_weak(used, used + bytes)) return true;
-  }
-  return false;
-}
-
-}  // namespace
 
 size_t EventHub::ReserveQueueBytes(size_t want) {
   return TakeBudget(budget_.queues, options_.total_max_bytes / 2, want);
