@@ -104,6 +104,31 @@ class StreamServerTest : public ::testing::Test {
     }) && !sub.End().has_value();
   }
 
+  // The stream gets its first heartbeat (the server took it) and is open.
+  static bool IsOpen(Subscription& sub) {
+    return sub.WaitUntil([](const Subscription::View& v) {
+      return v.heartbeats >= 1 || v.end.has_value();
+    }) && !sub.End().has_value();
+  }
+
+  // Opens streams with `key` until one stays open (the server has seen a
+  // cancellation that freed a slot); every refusal before must be
+  // RESOURCE_EXHAUSTED `reason`.
+  ::testing::AssertionResult OpensOnceASlotFrees(const std::string& key,
+                                                 const std::string& reason) {
+    std::string last;
+    const absl::Time give_up = absl::Now() + kPatience;
+    while (absl::Now() < give_up) {
+      Subscription again(server_events(), key, v1::StreamEventsRequest());
+      if (IsOpen(again)) return ::testing::AssertionSuccess();
+      last = again.Summary();
+      if (!HasError(*again.End(), StatusCode::RESOURCE_EXHAUSTED, reason)) {
+        return ::testing::AssertionFailure() << "refused otherwise: " << last;
+      }
+    }
+    return ::testing::AssertionFailure() << "never reopened: " << last;
+  }
+
   static std::unique_ptr<Harness> harness_;
   static std::string setup_error_;
   static bool failed_;
@@ -209,16 +234,11 @@ TEST_F(StreamServerTest, FilteredStreamsHeartbeatCursorMovesPastSkippedEvents) {
 TEST_F(StreamServerTest, MoreStreamsThanTheKeyLimitAreResourceExhausted) {
   ASSERT_TRUE(StartServer(
       {"--max_streams_per_key=3", "--stream_heartbeat_interval=1s"}));
-  auto is_open = [](Subscription& sub) {
-    return sub.WaitUntil([](const Subscription::View& v) {
-      return v.heartbeats >= 1 || v.end.has_value();
-    }) && !sub.End().has_value();
-  };
   std::vector<std::unique_ptr<Subscription>> open;
   for (int i = 0; i < 3; ++i) {
     open.push_back(std::make_unique<Subscription>(server_events(), key_,
                                                   v1::StreamEventsRequest()));
-    ASSERT_TRUE(is_open(*open.back())) << i << ": " << open.back()->Summary();
+    ASSERT_TRUE(IsOpen(*open.back())) << i << ": " << open.back()->Summary();
   }
   {
     Subscription fourth(server_events(), key_, v1::StreamEventsRequest());
@@ -233,23 +253,11 @@ TEST_F(StreamServerTest, MoreStreamsThanTheKeyLimitAreResourceExhausted) {
       CreateKey(harness_->api(), key_, {"read"});
   ASSERT_TRUE(other_key.ok()) << other_key.status();
   Subscription other(server_events(), *other_key, v1::StreamEventsRequest());
-  EXPECT_TRUE(is_open(other)) << other.Summary();
+  EXPECT_TRUE(IsOpen(other)) << other.Summary();
 
   // Closing one frees a slot (once the server has seen the cancellation).
   open.front()->Cancel();
-  bool reopened = false;
-  std::string last;
-  const absl::Time give_up = absl::Now() + kPatience;
-  while (!reopened && absl::Now() < give_up) {
-    Subscription again(server_events(), key_, v1::StreamEventsRequest());
-    reopened = is_open(again);
-    last = again.Summary();
-    if (!reopened) {
-      ASSERT_EQ(again.End()->error_code(), StatusCode::RESOURCE_EXHAUSTED)
-          << last;
-    }
-  }
-  EXPECT_TRUE(reopened) << last;
+  EXPECT_TRUE(OpensOnceASlotFrees(key_, "too_many_streams"));
 }
 
 TEST_F(StreamServerTest, TheServerWideStreamLimitRefusesAnyKeyWithRetryAfter) {
@@ -258,17 +266,12 @@ TEST_F(StreamServerTest, TheServerWideStreamLimitRefusesAnyKeyWithRetryAfter) {
   absl::StatusOr<Account> other =
       harness_->BootstrapAccount(UniqueName("stream-other"), "internal", 1000);
   ASSERT_TRUE(other.ok()) << other.status();
-  auto is_open = [](Subscription& sub) {
-    return sub.WaitUntil([](const Subscription::View& v) {
-      return v.heartbeats >= 1 || v.end.has_value();
-    }) && !sub.End().has_value();
-  };
   // Three streams over two accounts fill the server.
   std::vector<std::unique_ptr<Subscription>> open;
   for (const std::string& key : {key_, key_, other->admin_key}) {
     open.push_back(std::make_unique<Subscription>(server_events(), key,
                                                   v1::StreamEventsRequest()));
-    ASSERT_TRUE(is_open(*open.back())) << open.back()->Summary();
+    ASSERT_TRUE(IsOpen(*open.back())) << open.back()->Summary();
   }
   {
     // A key with no stream of its own is refused too, with a retry delay.
@@ -287,21 +290,7 @@ TEST_F(StreamServerTest, TheServerWideStreamLimitRefusesAnyKeyWithRetryAfter) {
 
   // Any stream's end frees a slot for any key.
   open.front()->Cancel();
-  bool reopened = false;
-  std::string last;
-  const absl::Time give_up = absl::Now() + kPatience;
-  while (!reopened && absl::Now() < give_up) {
-    Subscription again(server_events(), other->admin_key,
-                       v1::StreamEventsRequest());
-    reopened = is_open(again);
-    last = again.Summary();
-    if (!reopened) {
-      ASSERT_TRUE(HasError(*again.End(), StatusCode::RESOURCE_EXHAUSTED,
-                           "too_many_server_streams"))
-          << last;
-    }
-  }
-  EXPECT_TRUE(reopened) << last;
+  EXPECT_TRUE(OpensOnceASlotFrees(other->admin_key, "too_many_server_streams"));
 }
 
 // --- Shutdown --------------------------------------------------------------
