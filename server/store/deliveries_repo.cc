@@ -87,6 +87,14 @@ absl::Status CommitWithoutWaitingForFlush(Connection& conn) {
 absl::StatusOr<std::vector<ClaimedDelivery>> ClaimDueDeliveries(
     Connection& conn, int limit, absl::Duration lease,
     const std::string& claim_token) {
+  // The due deliveries must be walked in deliveries_due's order, stopping at
+  // the limit. When the table's statistics lag its size (a young deployment
+  // whose first backlog grows faster than autovacuum analyzes), PostgreSQL
+  // took the backlog for a few rows and sorted all of it for each claim:
+  // 35 ms instead of 0.6 ms per claim with 30,000 due, growing with the
+  // backlog. Without a sort the index walk is the only plan left. SET
+  // LOCAL: the caller runs the claim in a transaction.
+  LR_RETURN_IF_ERROR(conn.Exec("SET LOCAL enable_sort = off").status());
   LR_ASSIGN_OR_RETURN(
       Result r,
       conn.Exec(absl::StrCat(R"sql(
@@ -184,11 +192,13 @@ absl::StatusOr<std::vector<DisabledWebhook>> RecordAttempts(
           claim_token = NULL,
           next_trigger = 'scheduled'
         FROM r WHERE d.id = r.id AND d.claim_token = r.token
-        RETURNING d.id)
+        RETURNING d.id, d.request_id)
+      -- An attempt carries its delivery's request id (migration 0083).
       INSERT INTO delivery_attempts (delivery_id, number, attempted_at,
-        duration_ms, url, http_status, response_excerpt, error, trigger)
+        duration_ms, url, http_status, response_excerpt, error, trigger,
+        request_id)
       SELECT r.id, r.number, to_timestamp(r.attempted_us / 1e6), r.duration_ms,
-             r.url, r.http_status, r.excerpt, r.error, r.trigger
+             r.url, r.http_status, r.excerpt, r.error, r.trigger, upd.request_id
       FROM r JOIN upd ON upd.id = r.id
       ON CONFLICT (delivery_id, number) DO NOTHING)sql",
                 {Param::TextArray(ids), Param::TextArray(tokens),
