@@ -26,7 +26,7 @@ std::string PayloadFieldFor(const std::string& type) {
 }
 
 struct TailFlags {
-  std::vector<std::string> types, verticals, score_tiers;
+  std::vector<std::string> types, verticals, score_tiers, suburbs, provinces;
   std::string since, after, checkpoint;
 };
 
@@ -48,6 +48,8 @@ int RunTail(CliContext& ctx, const TailFlags& flags) {
   for (const auto& t : flags.types) options.request.add_types(t);
   for (const auto& v : flags.verticals) options.request.add_verticals(v);
   for (const auto& s : flags.score_tiers) options.request.add_score_tiers(s);
+  for (const auto& s : flags.suburbs) options.request.add_suburbs(s);
+  for (const auto& p : flags.provinces) options.request.add_provinces(p);
   options.request.set_after(flags.after);
   if (!flags.since.empty()) {
     absl::StatusOr<absl::Time> since = ParseTimeFlag(flags.since);
@@ -186,6 +188,10 @@ void AddEventCommands(CLI::App& app, CliContext& ctx, int* rc) {
   tail->add_option("--verticals", tail_flags.verticals, "lead events only")
       ->delimiter(',');
   tail->add_option("--score-tiers", tail_flags.score_tiers, "lead events only")
+      ->delimiter(',');
+  tail->add_option("--suburbs", tail_flags.suburbs, "lead events only")
+      ->delimiter(',');
+  tail->add_option("--provinces", tail_flags.provinces, "lead events only")
       ->delimiter(',');
   auto* since = tail->add_option("--since", tail_flags.since,
                                  "replay from this RFC 3339 time or duration "

@@ -53,6 +53,8 @@ struct FilterFlags {
   std::vector<std::string> verticals;
   std::vector<std::string> score_tiers;
   int min_score = -1;  // -1: not given
+  std::vector<std::string> suburbs;
+  std::vector<std::string> provinces;
   bool clear = false;
 
   void AddTo(CLI::App* command) {
@@ -66,9 +68,19 @@ struct FilterFlags {
         ->delimiter(',');
     command->add_option("--min-score", min_score,
                         "only leads scoring at least this (0..100)");
+    command
+        ->add_option("--suburbs", suburbs,
+                     "only leads in these suburbs, comma-separated (case "
+                     "and spacing do not matter)")
+        ->delimiter(',');
+    command
+        ->add_option("--provinces", provinces,
+                     "only leads in these provinces, comma-separated")
+        ->delimiter(',');
   }
   bool given() const {
-    return !verticals.empty() || !score_tiers.empty() || min_score >= 0;
+    return !verticals.empty() || !score_tiers.empty() || min_score >= 0 ||
+           !suburbs.empty() || !provinces.empty();
   }
   v1::LeadFilter ToProto() const {
     v1::LeadFilter filter;
@@ -76,6 +88,8 @@ struct FilterFlags {
     filter.mutable_score_tiers()->Assign(score_tiers.begin(),
                                          score_tiers.end());
     filter.set_min_score(std::max(0, min_score));
+    filter.mutable_suburbs()->Assign(suburbs.begin(), suburbs.end());
+    filter.mutable_provinces()->Assign(provinces.begin(), provinces.end());
     return filter;
   }
 };

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/status_util.h"
 #include "domain/input_limits.h"
 #include "domain/lead_rules.h"
@@ -28,15 +30,38 @@ absl::StatusOr<std::vector<std::string>> NormalizedList(
   return Deduplicated(std::move(out));
 }
 
+absl::Status NormalizePlace(absl::string_view field, std::string& value) {
+  value = PlaceKey(value);
+  if (value.empty()) {
+    return InvalidRequest(absl::StrCat(field, " may not hold a blank name"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
+std::string PlaceKey(absl::string_view place) {
+  std::string key;
+  key.reserve(place.size());
+  for (absl::string_view word :
+       absl::StrSplit(place, absl::ByAnyChar(" \t\r\n"), absl::SkipEmpty())) {
+    if (!key.empty()) key += ' ';
+    absl::StrAppend(&key, absl::AsciiStrToLower(word));
+  }
+  return key;
+}
+
 bool LeadFilter::Empty() const {
-  return verticals.empty() && score_tiers.empty() && min_score == 0;
+  return verticals.empty() && score_tiers.empty() && min_score == 0 &&
+         suburbs.empty() && provinces.empty();
 }
 
 bool LeadFilter::Matches(const v1::Lead& lead) const {
+  // A place's key is computed only when a place is filtered on.
   return Admits(verticals, lead.vertical()) &&
-         Admits(score_tiers, lead.score_tier()) && lead.score() >= min_score;
+         Admits(score_tiers, lead.score_tier()) && lead.score() >= min_score &&
+         (suburbs.empty() || Admits(suburbs, PlaceKey(lead.suburb()))) &&
+         (provinces.empty() || Admits(provinces, PlaceKey(lead.province())));
 }
 
 v1::LeadFilter LeadFilter::ToProto() const {
@@ -44,33 +69,36 @@ v1::LeadFilter LeadFilter::ToProto() const {
   out.mutable_verticals()->Assign(verticals.begin(), verticals.end());
   out.mutable_score_tiers()->Assign(score_tiers.begin(), score_tiers.end());
   out.set_min_score(min_score);
+  out.mutable_suburbs()->Assign(suburbs.begin(), suburbs.end());
+  out.mutable_provinces()->Assign(provinces.begin(), provinces.end());
   return out;
-}
-
-absl::StatusOr<LeadFilter> ParseLeadFilter(
-    const google::protobuf::RepeatedPtrField<std::string>& verticals,
-    const google::protobuf::RepeatedPtrField<std::string>& score_tiers,
-    int min_score, absl::string_view prefix) {
-  LeadFilter f;
-  LR_ASSIGN_OR_RETURN(
-      f.verticals, NormalizedList(verticals, absl::StrCat(prefix, "verticals"),
-                                  &NormalizeVertical));
-  LR_ASSIGN_OR_RETURN(
-      f.score_tiers,
-      NormalizedList(score_tiers, absl::StrCat(prefix, "score_tiers"),
-                     &NormalizeScoreTier));
-  if (min_score < 0 || min_score > kMaxLeadScore) {
-    return InvalidRequest(absl::StrCat(prefix, "min_score must be 0 to ",
-                                       kMaxLeadScore, "; got ", min_score));
-  }
-  f.min_score = min_score;
-  return f;
 }
 
 absl::StatusOr<LeadFilter> ParseLeadFilter(const v1::LeadFilter& filter,
                                            absl::string_view prefix) {
-  return ParseLeadFilter(filter.verticals(), filter.score_tiers(),
-                         filter.min_score(), prefix);
+  LeadFilter f;
+  LR_ASSIGN_OR_RETURN(
+      f.verticals,
+      NormalizedList(filter.verticals(), absl::StrCat(prefix, "verticals"),
+                     &NormalizeVertical));
+  LR_ASSIGN_OR_RETURN(
+      f.score_tiers,
+      NormalizedList(filter.score_tiers(), absl::StrCat(prefix, "score_tiers"),
+                     &NormalizeScoreTier));
+  if (filter.min_score() < 0 || filter.min_score() > kMaxLeadScore) {
+    return InvalidRequest(absl::StrCat(prefix, "min_score must be 0 to ",
+                                       kMaxLeadScore, "; got ",
+                                       filter.min_score()));
+  }
+  f.min_score = filter.min_score();
+  LR_ASSIGN_OR_RETURN(f.suburbs, NormalizedList(filter.suburbs(),
+                                                absl::StrCat(prefix, "suburbs"),
+                                                &NormalizePlace));
+  LR_ASSIGN_OR_RETURN(
+      f.provinces,
+      NormalizedList(filter.provinces(), absl::StrCat(prefix, "provinces"),
+                     &NormalizePlace));
+  return f;
 }
 
 }  // namespace leadrelay::domain

@@ -8,6 +8,7 @@
 #include "common/random_ids.h"
 #include "common/status_util.h"
 #include "crypto/cursor_cipher.h"
+#include "domain/lead_filter.h"
 #include "store/event_retention_repo.h"
 #include "store/proto_time.h"
 
@@ -64,7 +65,8 @@ absl::StatusOr<AppendedEvent> AppendEvent(Connection& conn,
   PrepareEvent(account_id, event);
   std::string body = event.SerializeAsString();
   // An event that carries a lead goes only to endpoints whose filters admit
-  // it; the lead's fields are NULL for other events (see migration 0060).
+  // it; the lead's fields are NULL for other events (see migrations 0060,
+  // 0084).
   bool has_lead = event.data_case() == v1::Event::kLead;
   const v1::Lead& lead = event.lead().lead();
   // One statement: the pending deliveries (their foreign key to the event
@@ -72,11 +74,13 @@ absl::StatusOr<AppendedEvent> AppendEvent(Connection& conn,
   // held shared from before its sequence number is taken until commit, so
   // readers wait for this transaction (see migration 0005).
   LR_ASSIGN_OR_RETURN(
-      Result r, conn.Exec(
-                    R"sql(
+      Result r,
+      conn.Exec(
+          R"sql(
       WITH d AS (
         SELECT CASE WHEN $6 THEN leadrelay_queue_deliveries($2, $3,
-                 ARRAY[$1::text], ARRAY[$7::text], ARRAY[$8::text], ARRAY[$9::int])
+                 ARRAY[$1::text], ARRAY[$7::text], ARRAY[$8::text], ARRAY[$9::int],
+                 ARRAY[$10::text], ARRAY[$11::text])
                ELSE 0 END AS queued),
       l AS (
         SELECT pg_advisory_xact_lock_shared(leadrelay_event_gate($2))),
@@ -87,11 +91,14 @@ absl::StatusOr<AppendedEvent> AppendEvent(Connection& conn,
         FROM l
         RETURNING seq)
       SELECT e.seq, (SELECT queued FROM d) FROM e)sql",
-                    {event.id(), account_id, event.type(), Param::Bytes(body),
-                     absl::ToUnixMicros(FromTimestamp(event.created_at())),
-                     fan_out, has_lead ? Param(lead.vertical()) : Param::Null(),
-                     has_lead ? Param(lead.score_tier()) : Param::Null(),
-                     has_lead ? Param(lead.score()) : Param::Null()}));
+          {event.id(), account_id, event.type(), Param::Bytes(body),
+           absl::ToUnixMicros(FromTimestamp(event.created_at())), fan_out,
+           has_lead ? Param(lead.vertical()) : Param::Null(),
+           has_lead ? Param(lead.score_tier()) : Param::Null(),
+           has_lead ? Param(lead.score()) : Param::Null(),
+           has_lead ? Param(domain::PlaceKey(lead.suburb())) : Param::Null(),
+           has_lead ? Param(domain::PlaceKey(lead.province()))
+                    : Param::Null()}));
   conn.WakeAfterCommit(kEventsChannel, account_id);
   AppendedEvent out;
   out.deliveries_queued = static_cast<int>(r.Int(0, 1));

@@ -5,6 +5,7 @@
 #include "common/random_ids.h"
 #include "common/status_util.h"
 #include "domain/lead_erasure.h"
+#include "domain/lead_filter.h"
 #include "store/events_repo.h"
 #include "store/proto_time.h"
 
@@ -91,7 +92,8 @@ absl::StatusOr<std::vector<absl::StatusOr<LeadInsert>>> CreateLeads(
     Connection& conn, const std::string& account_id, int cost,
     std::vector<NewLead> leads) {
   std::vector<std::string> ids, external_ids, verticals, tiers, suburbs,
-      statuses, bodies, event_ids, event_bodies, services, phones, emails;
+      statuses, bodies, event_ids, event_bodies, services, phones, emails,
+      suburb_keys, province_keys;
   std::vector<int64_t> scores, at_us;
   for (const NewLead& n : leads) {
     const v1::Lead& lead = n.lead;
@@ -100,6 +102,8 @@ absl::StatusOr<std::vector<absl::StatusOr<LeadInsert>>> CreateLeads(
     verticals.push_back(lead.vertical());
     tiers.push_back(lead.score_tier());
     suburbs.push_back(lead.suburb());
+    suburb_keys.push_back(domain::PlaceKey(lead.suburb()));
+    province_keys.push_back(domain::PlaceKey(lead.province()));
     statuses.push_back(lead.status());
     scores.push_back(lead.score());
     bodies.push_back(lead.SerializeAsString());
@@ -122,7 +126,7 @@ absl::StatusOr<std::vector<absl::StatusOr<LeadInsert>>> CreateLeads(
         SELECT * FROM leadrelay_create_leads($1, $2, $3::text[],
           array_replace($4::text[], '', NULL), $5::text[], $6::text[],
           $7::text[], $8::text[], $9::int[], $10::bytea[], $11::int8[],
-          $12::text[], $13::bytea[], $14::text[])
+          $12::text[], $13::bytea[], $14::text[], $17::text[], $18::text[])
           WITH ORDINALITY AS o(r_outcome, r_body, r_available, k)),
       -- What erasure finds a created lead by (migration 0070).
       refs AS (
@@ -142,7 +146,8 @@ absl::StatusOr<std::vector<absl::StatusOr<LeadInsert>>> CreateLeads(
            Param::TextArray(statuses), IntArray(scores), ByteaArray(bodies),
            IntArray(at_us), Param::TextArray(event_ids),
            ByteaArray(event_bodies), Param::TextArray(services),
-           Param::TextArray(phones), Param::TextArray(emails)}));
+           Param::TextArray(phones), Param::TextArray(emails),
+           Param::TextArray(suburb_keys), Param::TextArray(province_keys)}));
   if (r.rows() != static_cast<int>(leads.size())) {
     return Internal(
         "leadrelay_create_leads returned a row count that does "

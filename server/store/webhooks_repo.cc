@@ -12,7 +12,7 @@ namespace {
 constexpr char kColumns[] =
     "id, name, url, events, enabled, secret_hint, lr_us(created_at), "
     "lr_us(updated_at), disabled_reason, filter_verticals, "
-    "filter_score_tiers, filter_min_score";
+    "filter_score_tiers, filter_min_score, filter_suburbs, filter_provinces";
 
 v1::Webhook WebhookFrom(const Result& r, int row) {
   v1::Webhook w;
@@ -29,6 +29,8 @@ v1::Webhook WebhookFrom(const Result& r, int row) {
   for (auto& v : r.TextArray(row, 9)) filters->add_verticals(v);
   for (auto& t : r.TextArray(row, 10)) filters->add_score_tiers(t);
   filters->set_min_score(static_cast<int>(r.Int(row, 11)));
+  for (auto& s : r.TextArray(row, 12)) filters->add_suburbs(s);
+  for (auto& p : r.TextArray(row, 13)) filters->add_provinces(p);
   return w;
 }
 
@@ -65,14 +67,17 @@ absl::StatusOr<v1::Webhook> InsertWebhook(Connection& conn,
           absl::StrCat("INSERT INTO webhooks (id, account_id, name, url,"
                        " events, secret, secret_key_id, secret_hint,"
                        " filter_verticals, filter_score_tiers,"
-                       " filter_min_score)"
-                       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                       " filter_min_score, filter_suburbs, filter_provinces)"
+                       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
+                       " $12, $13)"
                        " RETURNING ",
                        kColumns),
           {id, account_id, req.name(), req.url(), Param::TextArray(events),
            absl::Base64Escape(sealed.ciphertext), sealed.key_id, secret.hint,
            Param::TextArray(filters.verticals),
-           Param::TextArray(filters.score_tiers), filters.min_score}));
+           Param::TextArray(filters.score_tiers), filters.min_score,
+           Param::TextArray(filters.suburbs),
+           Param::TextArray(filters.provinces)}));
   return WebhookFrom(r, 0);
 }
 
@@ -122,6 +127,10 @@ absl::StatusOr<v1::Webhook> UpdateWebhook(Connection& conn,
               " $9::text[] ELSE filter_score_tiers END,"
               " filter_min_score = CASE WHEN $7::boolean THEN $10::int"
               " ELSE filter_min_score END,"
+              " filter_suburbs = CASE WHEN $7::boolean THEN $11::text[]"
+              " ELSE filter_suburbs END,"
+              " filter_provinces = CASE WHEN $7::boolean THEN $12::text[]"
+              " ELSE filter_provinces END,"
               " updated_at = now()"
               " WHERE account_id = $1 AND id = $2 RETURNING ",
               kColumns),
@@ -133,7 +142,11 @@ absl::StatusOr<v1::Webhook> UpdateWebhook(Connection& conn,
                                       : std::vector<std::string>{}),
            Param::TextArray(c.filters ? c.filters->score_tiers
                                       : std::vector<std::string>{}),
-           c.filters ? c.filters->min_score : 0}));
+           c.filters ? c.filters->min_score : 0,
+           Param::TextArray(c.filters ? c.filters->suburbs
+                                      : std::vector<std::string>{}),
+           Param::TextArray(c.filters ? c.filters->provinces
+                                      : std::vector<std::string>{})}));
   if (r.rows() == 0) return NotFound("webhook", id);
   return WebhookFrom(r, 0);
 }

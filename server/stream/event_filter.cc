@@ -26,9 +26,13 @@ absl::StatusOr<EventFilter> FilterFromRequest(
     }
     f.types.push_back(t);
   }
-  LR_ASSIGN_OR_RETURN(f.lead, domain::ParseLeadFilter(
-                                  request.verticals(), request.score_tiers(),
-                                  request.min_score(), /*prefix=*/""));
+  v1::LeadFilter lead;
+  *lead.mutable_verticals() = request.verticals();
+  *lead.mutable_score_tiers() = request.score_tiers();
+  lead.set_min_score(request.min_score());
+  *lead.mutable_suburbs() = request.suburbs();
+  *lead.mutable_provinces() = request.provinces();
+  LR_ASSIGN_OR_RETURN(f.lead, domain::ParseLeadFilter(lead, /*prefix=*/""));
   return f;
 }
 

@@ -21,7 +21,7 @@ struct EventFilter {
 };
 
 // Validates the request's vocabularies (event types, verticals, tiers,
-// min_score).
+// min_score, suburbs, provinces).
 absl::StatusOr<EventFilter> FilterFromRequest(
     const v1::StreamEventsRequest& request);
 

@@ -23,7 +23,7 @@ namespace leadrelay::stream {
 // copies share the underlying slices). The payload is kept only in `wire`.
 struct EventHub::Entry {
   store::EventPosition position;
-  v1::Event key;  // type, and a lead's vertical, score tier and score
+  v1::Event key;  // type, and the lead fields a LeadFilter reads
   grpc::ByteBuffer wire;
   size_t bytes = 0;  // what the entry costs its account's budget
 };
@@ -87,6 +87,8 @@ Event MakeEntry(store::StoredEvent stored) {
     lead->set_vertical(event.lead().lead().vertical());
     lead->set_score_tier(event.lead().lead().score_tier());
     lead->set_score(event.lead().lead().score());
+    lead->set_suburb(event.lead().lead().suburb());
+    lead->set_province(event.lead().lead().province());
   }
   v1::StreamEventsResponse message;
   message.set_cursor(event.cursor());

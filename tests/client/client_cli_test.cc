@@ -408,6 +408,16 @@ TEST_F(CliTest, WebhookFiltersAreSetAndCleared) {
   const v1::Webhook& hook = webhooks->webhooks(webhooks->webhooks_size() - 1);
   EXPECT_EQ(hook.filters().min_score(), 60);
 
+  // Places: comma-separated, stored as compared; they replace the filters.
+  absl::StatusOr<std::string> placed =
+      Run({"webhooks", "update", hook.id(), "--suburbs", "Bondi Beach,MANLY",
+           "--provinces", "NSW", "-o", "json"});
+  ASSERT_TRUE(placed.ok()) << placed.status();
+  EXPECT_TRUE(absl::StrContains(
+      *placed, R"("filters":{"suburbs":["bondi beach","manly"],)"
+               R"("provinces":["nsw"]})"))
+      << *placed;
+
   absl::StatusOr<std::string> cleared =
       Run({"webhooks", "update", hook.id(), "--no-filters", "-o", "json"});
   ASSERT_TRUE(cleared.ok()) << cleared.status();
@@ -418,6 +428,18 @@ TEST_F(CliTest, WebhookFiltersAreSetAndCleared) {
   EXPECT_EQ(stored->filters().verticals_size(), 0);
   EXPECT_EQ(stored->filters().score_tiers_size(), 0);
   EXPECT_EQ(stored->filters().min_score(), 0);
+  EXPECT_EQ(stored->filters().suburbs_size(), 0);
+  EXPECT_EQ(stored->filters().provinces_size(), 0);
+
+  // `events tail` passes its place filters to the stream, which checks them.
+  const std::string err = Path("tail-place.stderr");
+  auto blank = itest::RunToCompletion(
+      Cli({"events", "tail", "--suburbs", "Manly, "}), err, 30);
+  EXPECT_TRUE(absl::StrContains(blank.status().message(), "exited 1"))
+      << blank.status();
+  EXPECT_TRUE(absl::StrContains(ReadFile(err), "error: invalid_request: "))
+      << ReadFile(err);
+  EXPECT_TRUE(absl::StrContains(ReadFile(err), "suburbs")) << ReadFile(err);
 }
 
 TEST_F(CliTest, ErrorsAndExitCodes) {

@@ -199,10 +199,11 @@ try {
   await page.click(`${hook} input[name="filter_verticals"][value="insurance"]`);
   await page.click(`${hook} input[name="filter_score_tiers"][value="hot"]`);
   await page.$eval(`${hook} input[name="filter_min_score"]`, (i) => { i.value = '90'; });
+  await page.type(`${hook} input[name="filter_suburbs"]`, '  Bondi   BEACH, Manly,');
   await page.click(`${hook} form[aria-label="Edit webhook"] button[type="submit"]`);
-  await page.waitForFunction((sel) => document.querySelector(`${sel} dd.lead-filter-summary`)?.textContent === 'insurance · hot · score ≥ 90', WAIT, hook);
+  await page.waitForFunction((sel) => document.querySelector(`${sel} dd.lead-filter-summary`)?.textContent === 'insurance · hot · score ≥ 90 · bondi beach, manly', WAIT, hook);
   assert.deepEqual((await rest('GET', `/v1/webhooks/${hookId}`)).filters,
-    { verticals: ['insurance'], score_tiers: ['hot'], min_score: 90 });
+    { verticals: ['insurance'], score_tiers: ['hot'], min_score: 90, suburbs: ['bondi beach', 'manly'], provinces: [] });
   await shot('webhook-filters');
   step('edit sets lead filters; the card and the API show them');
 

@@ -102,6 +102,27 @@ class TargetedWebhookTest : public RestWorldTest {
     return created.id();
   }
 
+  // A hot solar lead (no other filter applies) in this suburb and province.
+  std::string CreatePlacedLead(const std::string& suburb,
+                               const std::string& province,
+                               const std::string& external) {
+    grpc::ClientContext context;
+    Authorize(&context, key_);
+    v1::CreateLeadRequest request;
+    v1::Lead* lead = request.mutable_lead();
+    lead->set_vertical("solar");
+    lead->set_score(90);
+    lead->set_suburb(suburb);
+    lead->set_province(province);
+    lead->set_first_name("Thandi");
+    lead->set_phone("+27821234567");
+    lead->set_external_id(external);
+    v1::Lead created;
+    grpc::Status status = api().leads->CreateLead(&context, request, &created);
+    EXPECT_TRUE(IsOk(status)) << external << ": " << status.error_message();
+    return created.id();
+  }
+
   int64_t Rows(const std::string& webhook_id, const std::string& type) {
     absl::StatusOr<int64_t> n = world_->env->db().QueryInt(
         "SELECT count(*) FROM deliveries WHERE webhook_id = $1 AND "
@@ -197,6 +218,124 @@ TEST_F(TargetedWebhookTest, FilteredEndpointGetsExactlyTheMatchingLeads) {
       IsOk(Publish(api(), key_, FollowerGained("filters"), &published)));
   EXPECT_EQ(published.deliveries_queued(), 1);
   EXPECT_EQ(Rows(filtered_id, "follower.gained"), 1);
+}
+
+// Where each lead of the place test is, and which endpoint wants it: the
+// Sydney one (suburbs Bondi Beach or Manly, province NSW) and/or the
+// Gauteng one (any suburb of Gauteng).
+struct PlacedSpec {
+  const char* suburb;
+  const char* province;
+  bool sydney;
+  bool gauteng;
+};
+
+constexpr PlacedSpec kPlaced[] = {
+    {"Bondi Beach", "NSW", true, false},
+    {"manly", " nsw", true, false},         // case, spaces
+    {"BONDI   beach", "Nsw", true, false},  // inner spaces
+    {"Bondi", "NSW", false, false},         // another suburb
+    {"Manly", "VIC", false, false},         // another province
+    {"Manly", "N.S.W.", false, false},      // spelled otherwise
+    {"Sandton", "Gauteng", false, true},
+    {"Soweto", " GAUTENG ", false, true},
+    {"", "", false, false},             // no place at all
+    {"Bondi Beach", "", false, false},  // no province
+};
+
+TEST_F(TargetedWebhookTest, PlaceFiltersRouteLeadsBySuburbAndProvince) {
+  const std::string sydney_path = NewPath();
+  const std::string gauteng_path = NewPath();
+  Struct sydney = CreateRest(
+      sydney_path, R"(["lead.new", "lead.updated"])",
+      R"({"suburbs": [" Bondi  BEACH", "Manly", "manly"], "provinces": ["nsw"]})");
+  const std::string sydney_id = StrAt(sydney, "id");
+  // Stored and shown as compared: lower case, single spaces, no repeats.
+  ASSERT_NE(AtPath(sydney, "filters.suburbs"), nullptr);
+  EXPECT_EQ(Strings(*AtPath(sydney, "filters.suburbs")),
+            (std::vector<std::string>{"bondi beach", "manly"}));
+  EXPECT_EQ(Strings(*AtPath(sydney, "filters.provinces")),
+            std::vector<std::string>{"nsw"});
+  v1::CreateWebhookRequest request;
+  request.set_url(world_->receiver->Url(gauteng_path));
+  request.add_events("lead.new");
+  request.mutable_filters()->add_provinces("Gauteng");
+  v1::CreateWebhookResponse gauteng;
+  {
+    grpc::ClientContext context;
+    Authorize(&context, key_);
+    ASSERT_TRUE(
+        IsOk(api().webhooks->CreateWebhook(&context, request, &gauteng)));
+  }
+
+  // Round 0 one at a time, round 1 all at once (the batched write path).
+  std::set<std::string> want_sydney, want_gauteng;
+  std::vector<std::string> ids(std::size(kPlaced));
+  for (int round = 0; round <= 1; ++round) {
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < std::size(kPlaced); ++i) {
+      const PlacedSpec& spec = kPlaced[i];
+      const std::string external = absl::StrCat("place", round, "-", i);
+      if (spec.sydney) want_sydney.insert(external);
+      if (spec.gauteng) want_gauteng.insert(external);
+      if (round == 0) {
+        ids[i] = CreatePlacedLead(spec.suburb, spec.province, external);
+      } else {
+        threads.emplace_back([this, spec, external] {
+          CreatePlacedLead(spec.suburb, spec.province, external);
+        });
+      }
+    }
+    for (std::thread& t : threads) t.join();
+  }
+
+  EXPECT_EQ(Rows(sydney_id, "lead.new"),
+            static_cast<int64_t>(want_sydney.size()));
+  EXPECT_EQ(Rows(gauteng.webhook_id(), "lead.new"),
+            static_cast<int64_t>(want_gauteng.size()));
+  ASSERT_TRUE(WaitForLeads(sydney_path, want_sydney.size()));
+  ASSERT_TRUE(WaitForLeads(gauteng_path, want_gauteng.size()));
+  std::vector<ReceivedRequest> received = world_->receiver->Requests();
+  std::multiset<std::string> got = LeadsAt(received, sydney_path);
+  EXPECT_EQ(std::set<std::string>(got.begin(), got.end()), want_sydney);
+  EXPECT_EQ(got.size(), want_sydney.size()) << "a lead arrived twice";
+  got = LeadsAt(received, gauteng_path);
+  EXPECT_EQ(std::set<std::string>(got.begin(), got.end()), want_gauteng);
+
+  // lead.updated goes by the lead's place too (the single-event path).
+  for (size_t i : {size_t{1}, size_t{3}}) {  // Manly NSW; Bondi NSW
+    grpc::ClientContext context;
+    Authorize(&context, key_);
+    v1::UpdateLeadRequest update;
+    update.set_id(ids[i]);
+    update.set_status("contacted");
+    v1::Lead updated;
+    ASSERT_TRUE(IsOk(api().leads->UpdateLead(&context, update, &updated)));
+  }
+  EXPECT_EQ(Rows(sydney_id, "lead.updated"), 1);
+
+  // A blank place, or more than 32, is refused naming the field; nothing
+  // changes.
+  std::string many = R"({"suburbs": ["s0")";
+  for (int i = 1; i <= 32; ++i) absl::StrAppend(&many, R"(, "s)", i, R"(")");
+  many += "]}";
+  for (const std::string& bad : {std::string(R"({"suburbs": ["Manly", "  "]})"),
+                                 std::string(R"({"provinces": [""]})"), many}) {
+    HttpResponse r = world_->Rest(key_, "PATCH", "/v1/webhooks/" + sydney_id,
+                                  absl::StrCat(R"({"filters": )", bad, "}"));
+    EXPECT_EQ(r.status, 400) << bad << ": " << r.body;
+    Struct error = Json(r.body);
+    EXPECT_EQ(StrAt(error, "code"), "invalid_request") << r.body;
+    EXPECT_NE(StrAt(error, "message")
+                  .find(bad.find("suburbs") != std::string::npos ? "suburbs"
+                                                                 : "provinces"),
+              std::string::npos)
+        << r.body;
+  }
+  v1::Webhook stored;
+  ASSERT_TRUE(IsOk(GetWebhook(api(), key_, sydney_id, &stored)));
+  EXPECT_EQ(stored.filters().suburbs_size(), 2) << stored.ShortDebugString();
+  EXPECT_EQ(stored.filters().provinces_size(), 1);
 }
 
 TEST_F(TargetedWebhookTest,
@@ -322,7 +461,8 @@ TEST_F(TargetedWebhookTest, OpenApiDescribesTheFilters) {
   HttpResponse r = world_->Rest(key_, "GET", "/openapi.json");
   ASSERT_EQ(r.status, 200);
   for (const char* needle :
-       {"LeadFilter", "\"filters\"", "\"min_score\"", "\"score_tiers\""}) {
+       {"LeadFilter", "\"filters\"", "\"min_score\"", "\"score_tiers\"",
+        "\"suburbs\"", "\"provinces\""}) {
     EXPECT_NE(r.body.find(needle), std::string::npos) << needle;
   }
 }

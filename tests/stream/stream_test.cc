@@ -75,13 +75,16 @@ class StreamTest : public ::testing::Test {
 
   // Creates a lead; its lead.new event is what streams see.
   v1::Lead CreateLead(const std::string& vertical, int score,
-                      const std::string& key, int server = 0) {
+                      const std::string& key, int server = 0,
+                      const std::string& suburb = "Sandton",
+                      const std::string& province = "Gauteng") {
     v1::CreateLeadRequest request;
     v1::Lead* lead = request.mutable_lead();
     lead->set_vertical(vertical);
     lead->set_score(score);
     lead->set_first_name("Thandi");
-    lead->set_suburb("Sandton");
+    lead->set_suburb(suburb);
+    lead->set_province(province);
     lead->set_external_id(UniqueName("ext"));
     grpc::ClientContext context;
     Authorize(&context, key);
@@ -342,6 +345,50 @@ TEST_F(StreamTest, MinScoreFilterDeliversOnlyLeadEventsScoringAtLeastIt) {
   ASSERT_EQ(want.size(), 2u);
   ASSERT_TRUE(sub.WaitForEvents(2)) << sub.Summary();
   ExpectSameEvents(sub, want, "min_score 75");
+}
+
+TEST_F(StreamTest, PlaceFiltersDeliverOnlyLeadEventsOfThoseSuburbsOrProvinces) {
+  v1::Event marker = Dm("marker");
+  v1::StreamEventsRequest suburbs = After(marker.cursor());
+  suburbs.add_suburbs(" Bondi  BEACH");  // compared as "bondi beach"
+  suburbs.add_suburbs("Manly");
+  v1::StreamEventsRequest province = After(marker.cursor());
+  province.add_provinces("western cape");
+  Subscription sub_suburbs(events(), key_, suburbs);
+  Subscription sub_province(events(), key_, province);
+  CreateLead("solar", 80, key_, 0, "bondi beach", "NSW");
+  CreateLead("solar", 80, key_, 0, "Bondi", "NSW");
+  CreateLead("solar", 80, key_, 0, "Camps Bay", "Western  Cape");
+  CreateLead("solar", 80, key_, 0, "MANLY", "NSW");
+  Dm("not a lead");
+  CreateLead("solar", 80, key_, 0, "Sea Point", "WESTERN CAPE");
+  ASSERT_FALSE(HasFailure());
+
+  std::vector<v1::Event> want_suburbs, want_province;
+  for (const v1::Event& e : Logged(marker.cursor())) {
+    if (e.type() != "lead.new") continue;
+    const std::string& suburb = e.lead().lead().suburb();
+    if (suburb == "bondi beach" || suburb == "MANLY") want_suburbs.push_back(e);
+    if (suburb == "Camps Bay" || suburb == "Sea Point") {
+      want_province.push_back(e);
+    }
+  }
+  ASSERT_EQ(want_suburbs.size(), 2u);
+  ASSERT_EQ(want_province.size(), 2u);
+  ASSERT_TRUE(sub_suburbs.WaitForEvents(2)) << sub_suburbs.Summary();
+  ASSERT_TRUE(sub_province.WaitForEvents(2)) << sub_province.Summary();
+  // A sentinel that both take: nothing else was on its way before it.
+  v1::Lead sentinel = CreateLead("b2b", 10, key_, 0, "Manly", "Western Cape");
+  ASSERT_TRUE(sub_suburbs.WaitForEvents(3)) << sub_suburbs.Summary();
+  ASSERT_TRUE(sub_province.WaitForEvents(3)) << sub_province.Summary();
+  for (const v1::Event& e : Logged(marker.cursor())) {
+    if (e.type() == "lead.new" && e.lead().lead().id() == sentinel.id()) {
+      want_suburbs.push_back(e);
+      want_province.push_back(e);
+    }
+  }
+  ExpectSameEvents(sub_suburbs, want_suburbs, "suburbs");
+  ExpectSameEvents(sub_province, want_province, "province");
 }
 
 // --- Resume, since ---------------------------------------------------------
@@ -621,9 +668,9 @@ TEST_F(StreamTest, AnotherAccountsEventsAreNeverSeen) {
   ExpectSameEvents(mine_since, since_want, "mine since");
   // Their cursor is no cursor of mine (cursors are bound to an account):
   // refused, it positions nothing and shows nothing.
-  ASSERT_TRUE(mine_from_their_cursor.WaitUntil(
-      [](const Subscription::View& v) { return v.end.has_value(); }))
-      << mine_from_their_cursor.Summary();
+  ASSERT_TRUE(mine_from_their_cursor.WaitUntil([](const Subscription::View& v) {
+    return v.end.has_value();
+  })) << mine_from_their_cursor.Summary();
   EXPECT_EQ(mine_from_their_cursor.End()->error_code(),
             grpc::StatusCode::INVALID_ARGUMENT)
       << mine_from_their_cursor.Summary();
@@ -708,6 +755,11 @@ TEST_F(StreamTest, RefusesBadCursorsAndUnknownTypesVerticalsAndTiers) {
   {
     Case c{"min_score over 100", {}};
     c.request.set_min_score(101);
+    cases.push_back(c);
+  }
+  {
+    Case c{"blank suburb", {}};
+    c.request.add_suburbs(" ");
     cases.push_back(c);
   }
   for (const Case& c : cases) {

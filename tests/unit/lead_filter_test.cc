@@ -98,6 +98,69 @@ TEST(LeadFilterTest, VocabularyErrorListsTheAllowedValues) {
   EXPECT_THAT(f.status().message(), HasSubstr("'cars'"));
 }
 
+v1::Lead PlacedLead(const std::string& suburb, const std::string& province) {
+  v1::Lead lead = MakeLead("solar", "hot", 80);
+  lead.set_suburb(suburb);
+  lead.set_province(province);
+  return lead;
+}
+
+TEST(LeadFilterTest, PlaceKeyIgnoresAsciiCaseAndSpacing) {
+  EXPECT_EQ(PlaceKey("  Bondi   BEACH "), "bondi beach");
+  EXPECT_EQ(PlaceKey("Bondi\tBeach"), "bondi beach");
+  EXPECT_EQ(PlaceKey("NSW"), "nsw");
+  EXPECT_EQ(PlaceKey("   "), "");
+  // Bytes outside ASCII are compared as they are (in SQL too).
+  EXPECT_EQ(PlaceKey("M\xC4\x81ngere East"), "m\xC4\x81ngere east");
+}
+
+TEST(LeadFilterTest, SuburbsAndProvincesMatchTheLeadsPlace) {
+  v1::LeadFilter proto;
+  proto.add_suburbs(" Bondi  Beach");
+  proto.add_suburbs("Manly");
+  proto.add_suburbs("manly");
+  proto.add_provinces("NSW");
+  auto f = ParseLeadFilter(proto, "filters.");
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_FALSE(f->Empty());
+  EXPECT_THAT(f->suburbs, ElementsAre("bondi beach", "manly"));
+  EXPECT_THAT(f->provinces, ElementsAre("nsw"));
+  EXPECT_THAT(f->ToProto().suburbs(), ElementsAre("bondi beach", "manly"));
+  EXPECT_THAT(f->ToProto().provinces(), ElementsAre("nsw"));
+  EXPECT_TRUE(f->Matches(PlacedLead("BONDI BEACH", "nsw")));
+  EXPECT_TRUE(f->Matches(PlacedLead("Manly", " NSW ")));
+  EXPECT_FALSE(f->Matches(PlacedLead("Bondi", "NSW")));       // suburb
+  EXPECT_FALSE(f->Matches(PlacedLead("Manly", "VIC")));       // province
+  EXPECT_FALSE(f->Matches(PlacedLead("", "NSW")));            // no suburb
+  EXPECT_FALSE(f->Matches(PlacedLead("BondiBeach", "NSW")));  // not a word gap
+}
+
+TEST(LeadFilterTest, ProvincesAloneFilter) {
+  v1::LeadFilter proto;
+  proto.add_provinces("Gauteng");
+  auto f = ParseLeadFilter(proto, "");
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_TRUE(f->Matches(PlacedLead("Sandton", "gauteng")));
+  EXPECT_FALSE(f->Matches(PlacedLead("Sandton", "Western Cape")));
+}
+
+TEST(LeadFilterTest, ABlankPlaceIsRefusedNamingItsField) {
+  for (const std::string prefix : {"", "filters."}) {
+    v1::LeadFilter suburbs;
+    suburbs.add_suburbs("Manly");
+    suburbs.add_suburbs("  ");
+    auto f = ParseLeadFilter(suburbs, prefix);
+    ASSERT_FALSE(f.ok());
+    EXPECT_EQ(ReasonOf(f.status()), "invalid_request");
+    EXPECT_THAT(f.status().message(), HasSubstr(prefix + "suburbs"));
+    v1::LeadFilter provinces;
+    provinces.add_provinces("");
+    f = ParseLeadFilter(provinces, prefix);
+    ASSERT_FALSE(f.ok());
+    EXPECT_THAT(f.status().message(), HasSubstr(prefix + "provinces"));
+  }
+}
+
 TEST(LeadFilterTest, ScoreBoundsAreAccepted) {
   EXPECT_TRUE(ParseLeadFilter(Proto({}, {}, 0), "").ok());
   EXPECT_TRUE(ParseLeadFilter(Proto({}, {}, 100), "").ok());

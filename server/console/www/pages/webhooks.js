@@ -26,22 +26,34 @@ function leadFilterPicker(filters = {}) {
   const verticals = boxes('filter_verticals', VERTICALS, filters.verticals);
   const tiers = boxes('filter_score_tiers', TIERS, filters.score_tiers);
   const minScore = el('input', { name: 'filter_min_score', type: 'number', min: 0, max: 100, value: filters.min_score || 0 });
+  // Places: free text, comma-separated; case and spacing do not matter.
+  const places = (name, list = []) => el('input', { name, type: 'text', value: list.join(', '), placeholder: 'any' });
+  const suburbs = places('filter_suburbs', filters.suburbs);
+  const provinces = places('filter_provinces', filters.provinces);
+  const split = (input) => input.value.split(',').map((v) => v.trim()).filter(Boolean);
   const labelled = (list) => list.map((box) => el('label', {}, box, ` ${box.value}`));
   const fieldset = el('fieldset', { class: 'lead-filters' }, el('legend', {}, 'Leads (lead.new, lead.updated)'),
     el('p', { class: 'hint' }, 'Only leads matching every part you set are sent; leave all empty for every lead.'),
     el('div', {}, el('strong', {}, 'Verticals: '), labelled(verticals)),
     el('div', {}, el('strong', {}, 'Score tiers: '), labelled(tiers)),
-    field('Minimum score', minScore));
+    field('Minimum score', minScore),
+    field('Suburbs (comma-separated)', suburbs),
+    field('Provinces (comma-separated)', provinces));
   const checked = (list) => list.filter((b) => b.checked).map((b) => b.value);
-  return [fieldset, () => ({ verticals: checked(verticals), score_tiers: checked(tiers), min_score: Number(minScore.value) || 0 })];
+  return [fieldset, () => ({
+    verticals: checked(verticals), score_tiers: checked(tiers), min_score: Number(minScore.value) || 0,
+    suburbs: split(suburbs), provinces: split(provinces),
+  })];
 }
 
-// "every lead", or e.g. "solar, insurance · hot · score ≥ 70".
+// "every lead", or e.g. "solar, insurance · hot · score ≥ 70 · bondi beach".
 export function describeFilters(filters = {}) {
   const parts = [];
   if (filters.verticals?.length) parts.push(filters.verticals.join(', '));
   if (filters.score_tiers?.length) parts.push(filters.score_tiers.join(', '));
   if (filters.min_score) parts.push(`score ≥ ${filters.min_score}`);
+  if (filters.suburbs?.length) parts.push(filters.suburbs.join(', '));
+  if (filters.provinces?.length) parts.push(filters.provinces.join(', '));
   return parts.length ? parts.join(' · ') : 'every lead';
 }
 
