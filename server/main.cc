@@ -35,6 +35,7 @@
 #include "ops/call_observer.h"
 #include "ops/operations.h"
 #include "ops/server_metrics.h"
+#include "services/blocking_calls.h"
 #include "store/commit_notifier.h"
 #include "store/event_pruner.h"
 #include "store/events_repo.h"
@@ -378,12 +379,16 @@ int Run() {
   std::atomic<bool> dispatching{dispatcher != nullptr};
   store::LeadBatcher lead_batcher(pool);
   store::PointReaders point_readers(pool);
+  // Declared before the server: it finishes what it holds before it goes.
+  BlockingCalls blocking_calls(
+      std::max(2, absl::GetFlag(FLAGS_db_pool_size) / 4));
   store::EventPruner event_pruner(pool,
                                   {absl::GetFlag(FLAGS_event_retention),
                                    absl::GetFlag(FLAGS_event_prune_interval)});
   ServiceDeps deps{&pool, &authorizer, {}, dispatcher.get(), &hub};
   deps.lead_batcher = &lead_batcher;
   deps.point_readers = &point_readers;
+  deps.blocking_calls = &blocking_calls;
   deps.secret_box = &secret_box;
   deps.options.allowed_webhook_hosts = absl::GetFlag(FLAGS_allow_webhook_hosts);
   deps.options.secret_rotation_grace =

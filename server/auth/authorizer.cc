@@ -32,21 +32,19 @@ std::string Authorizer::ClientAddress(grpc::ServerContextBase& context) const {
   std::optional<absl::string_view> forwarded =
       Header(context, kClientAddressHeader);
   // The in-process gateway's calls come without a network peer.
-  bool in_process = !absl::StartsWith(peer, "ipv4:") &&
-                    !absl::StartsWith(peer, "ipv6:") &&
-                    !absl::StartsWith(peer, "unix:") &&
-                    !absl::StartsWith(peer, "vsock:");
-  bool trusted = in_process ||
-                 std::find(trusted_proxies_.begin(), trusted_proxies_.end(),
-                           address) != trusted_proxies_.end();
+  bool in_process =
+      !absl::StartsWith(peer, "ipv4:") && !absl::StartsWith(peer, "ipv6:") &&
+      !absl::StartsWith(peer, "unix:") && !absl::StartsWith(peer, "vsock:");
+  bool trusted =
+      in_process || std::find(trusted_proxies_.begin(), trusted_proxies_.end(),
+                              address) != trusted_proxies_.end();
   if (trusted && forwarded.has_value() && !forwarded->empty()) {
     return std::string(forwarded->substr(0, 64));
   }
   return address;
 }
 
-absl::StatusOr<Caller> Authorizer::Authorize(grpc::ServerContextBase& context,
-                                             absl::string_view method) {
+absl::Status Authorizer::CheckNotThrottled(grpc::ServerContextBase& context) {
   std::string address = ClientAddress(context);
   if (absl::Duration wait = failures_.Blocked(address, absl::Now());
       wait > absl::ZeroDuration()) {
@@ -59,6 +57,61 @@ absl::StatusOr<Caller> Authorizer::Authorize(grpc::ServerContextBase& context,
                      seconds, " s"),
         seconds);
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Caller> Authorizer::Admit(grpc::ServerContextBase& context,
+                                         absl::string_view method,
+                                         std::string key_id,
+                                         std::string account_id,
+                                         std::vector<std::string> scopes,
+                                         int monthly_quota) {
+  v1::MethodPolicy policy = PolicyFor(method);
+  if (!HasScope(scopes, policy.scope())) {
+    return Forbidden(absl::StrCat("this API key lacks the '",
+                                  ScopeName(policy.scope()),
+                                  "' scope required by ", method));
+  }
+  Caller caller{std::move(key_id), std::move(account_id), std::move(scopes),
+                std::move(policy)};
+  caller.method = std::string(method);
+  caller.monthly_quota = monthly_quota;
+  LR_RETURN_IF_ERROR(CheckAccountKeyCall(context, caller));
+  return caller;
+}
+
+std::optional<absl::StatusOr<Caller>> Authorizer::AdmitCached(
+    grpc::ServerContextBase& context, absl::string_view method,
+    const std::string& hash) {
+  CachedKey cached;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = cache_.find(hash);
+    if (it == cache_.end()) return std::nullopt;
+    if (it->second.expires <= absl::Now()) {
+      cache_.erase(it);
+      return std::nullopt;
+    }
+    cached = it->second;
+  }
+  return Admit(context, method, std::move(cached.key_id),
+               std::move(cached.account_id), std::move(cached.scopes),
+               cached.monthly_quota);
+}
+
+std::optional<absl::StatusOr<Caller>> Authorizer::AuthorizeFromMemory(
+    grpc::ServerContextBase& context, absl::string_view method) {
+  LR_RETURN_IF_ERROR(CheckNotThrottled(context));
+  if (platform_ != nullptr && platform_->Claims(context)) return std::nullopt;
+  absl::StatusOr<std::string> key = ExtractApiKey(
+      Header(context, "authorization"), Header(context, "x-api-key"));
+  if (!key.ok()) return key.status();
+  return AdmitCached(context, method, Sha256(*key));
+}
+
+absl::StatusOr<Caller> Authorizer::Authorize(grpc::ServerContextBase& context,
+                                             absl::string_view method) {
+  LR_RETURN_IF_ERROR(CheckNotThrottled(context));
   if (platform_ != nullptr) {
     if (auto platform_call = platform_->Authorize(context, method)) {
       return *std::move(platform_call);
@@ -68,32 +121,9 @@ absl::StatusOr<Caller> Authorizer::Authorize(grpc::ServerContextBase& context,
                       ExtractApiKey(Header(context, "authorization"),
                                     Header(context, "x-api-key")));
   std::string hash = Sha256(key);
-  v1::MethodPolicy policy = PolicyFor(method);
-  auto admit = [&](std::string key_id, std::string account_id,
-                   std::vector<std::string> scopes,
-                   int monthly_quota) -> absl::StatusOr<Caller> {
-    if (!HasScope(scopes, policy.scope())) {
-      return Forbidden(absl::StrCat("this API key lacks the '",
-                                    ScopeName(policy.scope()),
-                                    "' scope required by ", method));
-    }
-    Caller caller{std::move(key_id), std::move(account_id), std::move(scopes),
-                  policy};
-    caller.method = std::string(method);
-    caller.monthly_quota = monthly_quota;
-    LR_RETURN_IF_ERROR(CheckAccountKeyCall(context, caller));
-    return caller;
-  };
-  {
-    absl::MutexLock lock(&mu_);
-    auto it = cache_.find(hash);
-    if (it != cache_.end()) {
-      if (it->second.expires > absl::Now()) {
-        return admit(it->second.key_id, it->second.account_id,
-                     it->second.scopes, it->second.monthly_quota);
-      }
-      cache_.erase(it);
-    }
+  if (std::optional<absl::StatusOr<Caller>> cached =
+          AdmitCached(context, method, hash)) {
+    return *std::move(cached);
   }
   std::optional<store::KeyLookup> found;
   LR_RETURN_IF_ERROR(pool_.Run([&](store::Connection& conn) -> absl::Status {
@@ -103,7 +133,7 @@ absl::StatusOr<Caller> Authorizer::Authorize(grpc::ServerContextBase& context,
   // The index lookup is by hash; compare again in constant time so no code
   // path depends on how much of a guessed key matched.
   if (!found.has_value() || !ConstantTimeEquals(found->key_hash, hash)) {
-    failures_.RecordFailure(address, absl::Now());
+    failures_.RecordFailure(ClientAddress(context), absl::Now());
     return Unauthorized("invalid or revoked API key");
   }
   if (found->account_suspended) {
@@ -134,8 +164,9 @@ absl::StatusOr<Caller> Authorizer::Authorize(grpc::ServerContextBase& context,
     cache_[hash] = {found->key_id, found->account_id, found->scopes,
                     absl::Now() + cache_ttl_, found->monthly_quota};
   }
-  return admit(std::move(found->key_id), std::move(found->account_id),
-               std::move(found->scopes), found->monthly_quota);
+  return Admit(context, method, std::move(found->key_id),
+               std::move(found->account_id), std::move(found->scopes),
+               found->monthly_quota);
 }
 
 void Authorizer::Invalidate(const std::string& key_id) {

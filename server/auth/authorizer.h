@@ -5,6 +5,7 @@
 #ifndef LEADRELAY_SERVER_AUTH_AUTHORIZER_H_
 #define LEADRELAY_SERVER_AUTH_AUTHORIZER_H_
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -50,8 +51,14 @@ class Authorizer {
       : pool_(pool), cache_ttl_(cache_ttl), failures_(throttle) {}
 
   // `method` is the full proto name, e.g. "leadrelay.v1.LeadService.GetLead".
+  // May wait on the database (a key with a rate limit, or not cached).
   absl::StatusOr<Caller> Authorize(grpc::ServerContextBase& context,
                                    absl::string_view method);
+  // Authorize's answer when it needs no database: a cached key, a malformed
+  // or throttled one. nullopt otherwise (call Authorize where waiting is
+  // allowed).
+  std::optional<absl::StatusOr<Caller>> AuthorizeFromMemory(
+      grpc::ServerContextBase& context, absl::string_view method);
 
   // A key was revoked (its id), or anything may have changed ("").
   void Invalidate(const std::string& key_id);
@@ -77,6 +84,18 @@ class Authorizer {
 
   // The client address the failure throttle counts against.
   std::string ClientAddress(grpc::ServerContextBase& context) const;
+  // auth_throttled while the client's address is blocked.
+  absl::Status CheckNotThrottled(grpc::ServerContextBase& context);
+  // The caller of a known key, if its scopes allow `method`.
+  absl::StatusOr<Caller> Admit(grpc::ServerContextBase& context,
+                               absl::string_view method, std::string key_id,
+                               std::string account_id,
+                               std::vector<std::string> scopes,
+                               int monthly_quota);
+  // Admit for a cached key; nullopt when `hash` is not cached.
+  std::optional<absl::StatusOr<Caller>> AdmitCached(
+      grpc::ServerContextBase& context, absl::string_view method,
+      const std::string& hash);
 
   store::Pool& pool_;
   absl::Duration cache_ttl_;

@@ -33,21 +33,38 @@ std::string VerifiedCommonName(grpc::ServerContextBase& context) {
 
 }  // namespace
 
-std::optional<absl::StatusOr<Caller>> PlatformIdentity::Authorize(
-    grpc::ServerContextBase& context, absl::string_view method) {
+std::optional<PlatformIdentity::Presented>
+PlatformIdentity::PlatformCredentialOf(grpc::ServerContextBase& context) {
   std::optional<absl::string_view> authorization =
       Header(context, "authorization");
   std::optional<absl::string_view> x_api_key = Header(context, "x-api-key");
-  std::string key;
+  Presented presented;
   if (authorization.has_value() || x_api_key.has_value()) {
     absl::StatusOr<std::string> extracted =
         ExtractApiKey(authorization, x_api_key);
     if (!extracted.ok()) return std::nullopt;  // the key path explains
-    key = *std::move(extracted);
+    presented.key = *std::move(extracted);
   }
-  std::string common_name = VerifiedCommonName(context);
-  Credential credential = ClassifyCredential(key, common_name);
-  if (credential == Credential::kAccountKeyOrNone) return std::nullopt;
+  presented.common_name = VerifiedCommonName(context);
+  presented.credential =
+      ClassifyCredential(presented.key, presented.common_name);
+  if (presented.credential == Credential::kAccountKeyOrNone) {
+    return std::nullopt;
+  }
+  return presented;
+}
+
+bool PlatformIdentity::Claims(grpc::ServerContextBase& context) const {
+  return PlatformCredentialOf(context).has_value();
+}
+
+std::optional<absl::StatusOr<Caller>> PlatformIdentity::Authorize(
+    grpc::ServerContextBase& context, absl::string_view method) {
+  std::optional<Presented> presented = PlatformCredentialOf(context);
+  if (!presented.has_value()) return std::nullopt;
+  const Credential credential = presented->credential;
+  const std::string& key = presented->key;
+  const std::string& common_name = presented->common_name;
 
   v1::MethodPolicy policy = PolicyFor(method);
   absl::StatusOr<std::string> account =

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "auth/platform_rules.h"
 #include "grpcpp/server_context.h"
 #include "store/pg.h"
 
@@ -32,8 +33,21 @@ class PlatformIdentity {
   // path decides); otherwise the platform caller or why it is refused.
   std::optional<absl::StatusOr<Caller>> Authorize(
       grpc::ServerContextBase& context, absl::string_view method);
+  // Whether Authorize would take the call (it carries a platform
+  // credential), without its database lookup.
+  bool Claims(grpc::ServerContextBase& context) const;
 
  private:
+  struct Presented {
+    Credential credential;
+    std::string key;
+    std::string common_name;
+  };
+  // The credential the call presents; nullopt when it carries none of a
+  // platform's.
+  static std::optional<Presented> PlatformCredentialOf(
+      grpc::ServerContextBase& context);
+
   store::Pool& pool_;
   PlatformOptions options_;
 };

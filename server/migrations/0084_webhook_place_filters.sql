@@ -60,9 +60,6 @@ $$;
 
 -- Migration 0060's leadrelay_create_leads, taking the leads' place keys
 -- for the fan-out of lead.new.
-DROP FUNCTION leadrelay_create_leads(text, int, text[], text[], text[],
-    text[], text[], text[], int[], bytea[], int8[], text[], bytea[], text[]);
-
 CREATE FUNCTION leadrelay_create_leads(
     account text, cost int, ids text[], external_ids text[],
     verticals text[], score_tiers text[], suburbs text[], statuses text[],
@@ -146,7 +143,7 @@ BEGIN
 END
 $$;
 
-DROP FUNCTION leadrelay_queue_deliveries(text, text, text[], text[], text[],
-    int[]);
-DROP FUNCTION leadrelay_lead_filter_admits(text[], text[], int, text, text,
-    int);
+-- The previous signatures of the three functions stay (they are other
+-- overloads): replicas still running the previous binary during a rolling
+-- upgrade keep working, without place filters. A later migration drops
+-- them.

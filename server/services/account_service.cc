@@ -14,16 +14,22 @@ grpc::ServerUnaryReactor* AccountServiceImpl::GetMe(
     v1::GetMeResponse* resp) {
   return ServeCallback(
       deps_, ctx, "leadrelay.v1.AccountService.GetMe", *req,
-      [&](const auth::Caller& caller, FinishCall finish) {
+      [this, resp](const auth::Caller& caller, FinishCall finish) {
         // A platform service acting for the account made the call with no
-        // key of the account's: api_key stays empty. (Rare: read inline.)
+        // key of the account's: api_key stays empty. (Rare: one plain read,
+        // off gRPC's threads.)
         if (!caller.acting_service.empty()) {
-          return std::move(finish)(
-              deps_.pool->Run([&](Connection& conn) -> absl::Status {
-                LR_ASSIGN_OR_RETURN(*resp->mutable_account(),
-                                    store::GetAccount(conn, caller.account_id));
-                return absl::OkStatus();
-              }));
+          auto read = [this, resp, account_id = caller.account_id,
+                       finish = std::move(finish)]() mutable {
+            std::move(finish)(
+                deps_.pool->Run([&](Connection& conn) -> absl::Status {
+                  LR_ASSIGN_OR_RETURN(*resp->mutable_account(),
+                                      store::GetAccount(conn, account_id));
+                  return absl::OkStatus();
+                }));
+          };
+          if (deps_.blocking_calls == nullptr) return read();
+          return deps_.blocking_calls->Run(std::move(read));
         }
         deps_.point_readers->accounts_and_keys.Read(
             {caller.account_id, caller.key_id},

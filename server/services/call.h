@@ -3,6 +3,7 @@
 #ifndef LEADRELAY_SERVER_SERVICES_CALL_H_
 #define LEADRELAY_SERVER_SERVICES_CALL_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@
 #include "grpcpp/support/server_callback.h"
 #include "ops/call_observer.h"
 #include "ops/server_metrics.h"
+#include "services/blocking_calls.h"
 #include "services/grpc_status.h"
 #include "store/accounts_repo.h"
 #include "store/lead_batcher.h"
@@ -51,6 +53,9 @@ struct ServiceDeps {
   store::PointReaders* point_readers = nullptr;
   // Encrypts webhook secrets at rest.
   const crypto::SecretBox* secret_box = nullptr;
+  // Where callback-API calls wait on the database (see ServeCallback);
+  // without it they wait on gRPC's threads.
+  BlockingCalls* blocking_calls = nullptr;
 };
 
 // The credit ledger's cause of a paid call's debit.
@@ -87,35 +92,63 @@ grpc::Status Serve(const ServiceDeps& deps, grpc::ServerContext* context,
 // any thread.
 using FinishCall = absl::AnyInvocable<void(absl::Status) &&>;
 
+// The rest of a callback-API call once its caller is known: the input
+// limits, then `body(caller, finish)`.
+template <typename Body>
+void ProceedAs(const ServiceDeps& deps, ops::CallScope& scope,
+               const google::protobuf::Message& request,
+               absl::StatusOr<auth::Caller> caller, Body& body,
+               FinishCall finish) {
+  absl::Status status = caller.status();
+  if (caller.ok()) {
+    scope.SetAccount(caller->account_id);
+    status = domain::CheckRequest(request, deps.options.limits);
+  }
+  if (!status.ok()) return std::move(finish)(status);
+  body(*caller, std::move(finish));
+}
+
 // The frame of a callback-API unary handler, for the hot calls whose body
 // queues its work (a coalesced read, a batched write) and is finished from
-// the thread that does it: authorization and the input limits run on the
-// calling thread, then `body(caller, finish)` ends the call through
-// `finish`, now or later.
+// the thread that does it. A caller known from memory (a cached key) is
+// served on the calling thread, gRPC's; one that needs the database goes to
+// deps.blocking_calls first, so that no gRPC thread waits on PostgreSQL.
+// `body(caller, finish)` may run on either thread (capture by value: it can
+// outlive the handler's frame) and ends the call through `finish`, now or
+// later; a body that must wait on the database posts that part to
+// deps.blocking_calls itself.
 template <typename Body>
 grpc::ServerUnaryReactor* ServeCallback(
     const ServiceDeps& deps, grpc::CallbackServerContext* context,
     absl::string_view method, const google::protobuf::Message& request,
-    Body&& body) {
+    Body body) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   FinishCall finish = [reactor,
                        method = std::string(method)](absl::Status status) {
     ops::RecordAuthOutcome(status);
     reactor->Finish(ToGrpcStatus(status, method));
   };
-  ops::CallScope scope(*context, method);  // request id, account, metrics
-  absl::StatusOr<auth::Caller> caller =
-      deps.authorizer->Authorize(*context, method);
-  absl::Status status = caller.status();
-  if (caller.ok()) {
-    scope.SetAccount(caller->account_id);
-    status = domain::CheckRequest(request, deps.options.limits);
+  {
+    ops::CallScope scope(*context, method);  // request id, account, metrics
+    std::optional<absl::StatusOr<auth::Caller>> known =
+        deps.authorizer->AuthorizeFromMemory(*context, method);
+    if (known.has_value() || deps.blocking_calls == nullptr) {
+      ProceedAs(deps, scope, request,
+                known.has_value()
+                    ? *std::move(known)
+                    : deps.authorizer->Authorize(*context, method),
+                body, std::move(finish));
+      return reactor;
+    }
   }
-  if (!status.ok()) {
-    std::move(finish)(status);
-  } else {
-    body(*caller, std::move(finish));
-  }
+  deps.blocking_calls->Post([&deps, context, method = std::string(method),
+                             &request, body = std::move(body),
+                             finish = std::move(finish)]() mutable {
+    ops::CallScope scope(*context, method);
+    ProceedAs(deps, scope, request,
+              deps.authorizer->Authorize(*context, method), body,
+              std::move(finish));
+  });
   return reactor;
 }
 

@@ -38,41 +38,55 @@ grpc::ServerUnaryReactor* LeadServiceImpl::CreateLead(
     v1::Lead* resp) {
   return ServeCallback(
       deps_, ctx, "leadrelay.v1.LeadService.CreateLead", *req,
-      [&](const auth::Caller& caller, FinishCall finish) {
+      [this, ctx, req, resp](const auth::Caller& caller, FinishCall finish) {
         v1::Lead lead = req->lead();
         absl::Status valid = domain::NormalizeNewLead(lead);
-        // Plans with a monthly quota: this lead must fit in it (checked
-        // before batching, on this thread: one short read; concurrent
-        // creates may overshoot by a few, see README).
-        if (valid.ok() && caller.monthly_quota > 0) {
-          valid = deps_.pool->Run([&](Connection& conn) -> absl::Status {
-            LR_ASSIGN_OR_RETURN(int64_t used,
-                                store::LeadsThisMonth(conn, caller.account_id));
-            // This lead is not written yet: count it too.
-            return domain::CheckMonthlyQuota(caller.monthly_quota, used + 1);
-          });
-        }
         if (!valid.ok()) return std::move(finish)(valid);
-        store::PrepareNewLead(lead);
-        v1::Event event = LeadEvent("lead.new", lead);
-        store::PrepareEvent(caller.account_id, event);
-        // Written with the concurrent CreateLeads of the account (one
-        // statement, one commit); a producer's retry returns the lead it
-        // created, free of charge.
-        deps_.lead_batcher->Create(
-            caller.account_id, caller.policy.credit_cost(),
-            {std::move(lead), std::move(event), caller.acting_service},
-            [ctx, resp, finish = std::move(finish)](
-                absl::StatusOr<store::LeadInsert> inserted) mutable {
-              if (inserted.ok()) {
-                *resp = std::move(inserted->lead);
-                // A bulk import counts a replayed create as already present.
-                if (!inserted->created) {
-                  ctx->AddInitialMetadata("x-leadrelay-replayed", "true");
+        auto create = [this, ctx, resp, caller, lead = std::move(lead),
+                       finish = std::move(finish)]() mutable {
+          // Plans with a monthly quota: this lead must fit in it (one short
+          // read before batching; concurrent creates may overshoot by a
+          // few, see README).
+          if (caller.monthly_quota > 0) {
+            absl::Status fits =
+                deps_.pool->Run([&](Connection& conn) -> absl::Status {
+                  LR_ASSIGN_OR_RETURN(
+                      int64_t used,
+                      store::LeadsThisMonth(conn, caller.account_id));
+                  // This lead is not written yet: count it too.
+                  return domain::CheckMonthlyQuota(caller.monthly_quota,
+                                                   used + 1);
+                });
+            if (!fits.ok()) return std::move(finish)(fits);
+          }
+          store::PrepareNewLead(lead);
+          v1::Event event = LeadEvent("lead.new", lead);
+          store::PrepareEvent(caller.account_id, event);
+          // Written with the concurrent CreateLeads of the account (one
+          // statement, one commit); a producer's retry returns the lead it
+          // created, free of charge.
+          deps_.lead_batcher->Create(
+              caller.account_id, caller.policy.credit_cost(),
+              {std::move(lead), std::move(event), caller.acting_service},
+              [ctx, resp, finish = std::move(finish)](
+                  absl::StatusOr<store::LeadInsert> inserted) mutable {
+                if (inserted.ok()) {
+                  *resp = std::move(inserted->lead);
+                  // A bulk import counts a replayed create as already
+                  // present.
+                  if (!inserted->created) {
+                    ctx->AddInitialMetadata("x-leadrelay-replayed", "true");
+                  }
                 }
-              }
-              std::move(finish)(inserted.status());
-            });
+                std::move(finish)(inserted.status());
+              });
+        };
+        // The quota read waits on the database: not on a gRPC thread.
+        if (caller.monthly_quota > 0 && deps_.blocking_calls != nullptr) {
+          deps_.blocking_calls->Run(std::move(create));
+        } else {
+          create();
+        }
       });
 }
 
@@ -110,7 +124,7 @@ grpc::ServerUnaryReactor* LeadServiceImpl::GetLead(
     v1::Lead* resp) {
   return ServeCallback(
       deps_, ctx, "leadrelay.v1.LeadService.GetLead", *req,
-      [&](const auth::Caller& caller, FinishCall finish) {
+      [this, req, resp](const auth::Caller& caller, FinishCall finish) {
         if (req->id().empty()) {
           return std::move(finish)(InvalidRequest("id is required"));
         }

@@ -2,7 +2,9 @@
 // and one commit per batch): each caller still gets its own outcome, and
 // credits, idempotency and events behave as for CreateLeads one at a time.
 // Concurrent GetLeads and GetMes (of any accounts) are read together: each
-// caller still gets its own answer, and only from its own account.
+// caller still gets its own answer, and only from its own account. Calls
+// that wait on the database do so off gRPC's threads: one account stuck
+// there does not stall the others.
 
 #include <atomic>
 #include <string>
@@ -11,6 +13,7 @@
 
 #include "gtest/gtest.h"
 #include "support/fixture.h"
+#include "support/postgres.h"
 
 namespace leadrelay::itest {
 namespace {
@@ -287,6 +290,65 @@ TEST_F(LeadBatchTest,
   });
   for (int i = 0; i < kCallers; ++i) {
     EXPECT_EQ(failures[i], "") << "caller " << i;
+  }
+}
+
+// A key with a rate limit is counted in PostgreSQL on every call. While
+// that count is stuck behind a lock, the key's calls wait (off gRPC's
+// threads), and another account's cached key is still served: GetMe,
+// GetLead and CreateLead, each within the call deadline. Once the lock
+// goes, every waiting call completes.
+TEST_F(LeadBatchTest, CallsStuckInTheDatabaseDoNotStallOtherAccounts) {
+  absl::StatusOr<Account> stuck = NewAccount("enterprise", 100);  // limited
+  absl::StatusOr<Account> free = NewAccount("internal", 100);     // cached key
+  ASSERT_TRUE(stuck.ok() && free.ok());
+  v1::GetMeResponse me;
+  ASSERT_TRUE(IsOk(GetMe(free->admin_key, &me)));  // now cached
+  v1::Lead lead;
+  ASSERT_TRUE(IsOk(CreateLead(free->admin_key, SampleLead(), &lead)));
+
+  absl::StatusOr<std::unique_ptr<PgConnection>> sql =
+      PgConnection::Open(harness().database_url());
+  ASSERT_TRUE(sql.ok()) << sql.status();
+  PgConnection& tx = **sql;
+  ASSERT_TRUE(tx.Exec("BEGIN").ok());
+  ASSERT_TRUE(tx.Exec("LOCK TABLE rate_limits IN EXCLUSIVE MODE").ok());
+
+  constexpr int kStuckCalls = 24;
+  std::vector<grpc::Status> stuck_statuses(kStuckCalls);
+  std::vector<std::thread> stuck_callers;
+  for (int i = 0; i < kStuckCalls; ++i) {
+    stuck_callers.emplace_back([&, i] {
+      v1::GetMeResponse response;
+      stuck_statuses[i] = GetMe(stuck->admin_key, &response);
+    });
+  }
+  // Until the callers are joined, failures are EXPECTs.
+  const absl::Time give_up = absl::Now() + absl::Seconds(8);
+  int64_t waiting = 0;
+  while (waiting < 2 && absl::Now() < give_up) {
+    waiting = SqlInt(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
+        "'Lock' AND query LIKE '%rate_limits%'");
+  }
+  EXPECT_GE(waiting, 2) << "the limited key's calls did not reach the lock";
+
+  grpc::Status got_me = GetMe(free->admin_key, &me);
+  EXPECT_TRUE(IsOk(got_me)) << Describe(got_me);
+  EXPECT_EQ(me.account().id(), free->id);
+  v1::Lead read;
+  grpc::Status got_lead = GetLead(free->admin_key, lead.id(), &read);
+  EXPECT_TRUE(IsOk(got_lead)) << Describe(got_lead);
+  EXPECT_EQ(read.id(), lead.id());
+  v1::Lead created;
+  grpc::Status create = CreateLead(free->admin_key, SampleLead(), &created);
+  EXPECT_TRUE(IsOk(create)) << Describe(create);
+
+  EXPECT_TRUE(tx.Exec("COMMIT").ok());
+  for (std::thread& t : stuck_callers) t.join();
+  for (int i = 0; i < kStuckCalls; ++i) {
+    EXPECT_TRUE(IsOk(stuck_statuses[i]))
+        << "stuck call " << i << ": " << Describe(stuck_statuses[i]);
   }
 }
 
