@@ -381,7 +381,7 @@ int Run() {
   store::PointReaders point_readers(pool);
   // Declared before the server: it finishes what it holds before it goes.
   BlockingCalls blocking_calls(
-      std::max(2, absl::GetFlag(FLAGS_db_pool_size) / 4));
+      std::max(2, absl::GetFlag(FLAGS_db_pool_size) / 4), /*per_key=*/2);
   store::EventPruner event_pruner(pool,
                                   {absl::GetFlag(FLAGS_event_retention),
                                    absl::GetFlag(FLAGS_event_prune_interval)});

@@ -14,7 +14,7 @@ grpc::ServerUnaryReactor* AccountServiceImpl::GetMe(
     v1::GetMeResponse* resp) {
   return ServeCallback(
       deps_, ctx, "leadrelay.v1.AccountService.GetMe", *req,
-      [this, resp](const auth::Caller& caller, FinishCall finish) {
+      [this, ctx, resp](const auth::Caller& caller, FinishCall finish) {
         // A platform service acting for the account made the call with no
         // key of the account's: api_key stays empty. (Rare: one plain read,
         // off gRPC's threads.)
@@ -29,7 +29,8 @@ grpc::ServerUnaryReactor* AccountServiceImpl::GetMe(
                 }));
           };
           if (deps_.blocking_calls == nullptr) return read();
-          return deps_.blocking_calls->Run(std::move(read));
+          return deps_.blocking_calls->Run(CredentialKey(*ctx),
+                                           std::move(read));
         }
         deps_.point_readers->accounts_and_keys.Read(
             {caller.account_id, caller.key_id},

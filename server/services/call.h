@@ -3,11 +3,14 @@
 #ifndef LEADRELAY_SERVER_SERVICES_CALL_H_
 #define LEADRELAY_SERVER_SERVICES_CALL_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
+#include "absl/hash/hash.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -92,6 +95,24 @@ grpc::Status Serve(const ServiceDeps& deps, grpc::ServerContext* context,
 // any thread.
 using FinishCall = absl::AnyInvocable<void(absl::Status) &&>;
 
+// Which credential a call presents, for BlockingCalls' turns: its key
+// headers, or its peer when it has none (certificates, anonymous calls).
+inline uint64_t CredentialKey(const grpc::ServerContextBase& context) {
+  auto header = [&](absl::string_view name) -> absl::string_view {
+    const auto& metadata = context.client_metadata();
+    auto it = metadata.find(grpc::string_ref(name.data(), name.size()));
+    if (it == metadata.end()) return "";
+    return absl::string_view(it->second.data(), it->second.size());
+  };
+  absl::string_view authorization = header("authorization");
+  absl::string_view api_key = header("x-api-key");
+  std::string peer;
+  if (authorization.empty() && api_key.empty()) peer = context.peer();
+  return absl::Hash<
+      std::tuple<absl::string_view, absl::string_view, absl::string_view>>{}(
+      std::make_tuple(authorization, api_key, absl::string_view(peer)));
+}
+
 // The rest of a callback-API call once its caller is known: the input
 // limits, then `body(caller, finish)`.
 template <typename Body>
@@ -141,14 +162,15 @@ grpc::ServerUnaryReactor* ServeCallback(
       return reactor;
     }
   }
-  deps.blocking_calls->Post([&deps, context, method = std::string(method),
-                             &request, body = std::move(body),
-                             finish = std::move(finish)]() mutable {
-    ops::CallScope scope(*context, method);
-    ProceedAs(deps, scope, request,
-              deps.authorizer->Authorize(*context, method), body,
-              std::move(finish));
-  });
+  deps.blocking_calls->Post(
+      CredentialKey(*context),
+      [&deps, context, method = std::string(method), &request,
+       body = std::move(body), finish = std::move(finish)]() mutable {
+        ops::CallScope scope(*context, method);
+        ProceedAs(deps, scope, request,
+                  deps.authorizer->Authorize(*context, method), body,
+                  std::move(finish));
+      });
   return reactor;
 }
 

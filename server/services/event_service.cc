@@ -73,19 +73,43 @@ grpc::Status EventServiceImpl::ListEventTypes(
                });
 }
 
+constexpr char kStreamMethod[] = "leadrelay.v1.EventService.StreamEvents";
+
 grpc::ServerWriteReactor<grpc::ByteBuffer>* EventServiceImpl::StreamEvents(
     grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* raw) {
-  constexpr char kMethod[] = "leadrelay.v1.EventService.StreamEvents";
   v1::StreamEventsRequest request;
   grpc::ByteBuffer copy(*raw);
   if (!grpc::SerializationTraits<v1::StreamEventsRequest>::Deserialize(&copy,
                                                                        &request)
            .ok()) {
-    return stream::RefuseStream(
-        ToGrpcStatus(InvalidRequest("malformed StreamEventsRequest"), kMethod));
+    return stream::RefuseStream(ToGrpcStatus(
+        InvalidRequest("malformed StreamEventsRequest"), kStreamMethod));
+  }
+  // Authorizing and the start position may wait on the database: off
+  // gRPC's threads (services/blocking_calls.h).
+  if (deps_.hub != nullptr && deps_.blocking_calls != nullptr) {
+    stream::EventHub::PendingStream pending = deps_.hub->NewPendingStream();
+    deps_.blocking_calls->Post(
+        CredentialKey(*ctx),
+        [this, ctx, request = std::move(request), stream = pending.stream] {
+          absl::StatusOr<auth::Caller> caller =
+              deps_.authorizer->Authorize(*ctx, kStreamMethod);
+          absl::Status refused = caller.status();
+          if (caller.ok()) {
+            refused = domain::CheckRequest(request, deps_.options.limits);
+          }
+          if (refused.ok()) {
+            refused = deps_.hub->Attach(stream, *caller, request);
+            if (refused.ok()) return;
+          }
+          ops::RecordAuthOutcome(refused);
+          stream::EventHub::RefusePending(stream,
+                                          ToGrpcStatus(refused, kStreamMethod));
+        });
+    return pending.reactor;
   }
   absl::StatusOr<auth::Caller> caller =
-      deps_.authorizer->Authorize(*ctx, kMethod);
+      deps_.authorizer->Authorize(*ctx, kStreamMethod);
   absl::Status refused = caller.status();
   if (caller.ok())
     refused = domain::CheckRequest(request, deps_.options.limits);
@@ -99,7 +123,7 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* EventServiceImpl::StreamEvents(
     }
   }
   ops::RecordAuthOutcome(refused);
-  return stream::RefuseStream(ToGrpcStatus(refused, kMethod));
+  return stream::RefuseStream(ToGrpcStatus(refused, kStreamMethod));
 }
 
 }  // namespace leadrelay

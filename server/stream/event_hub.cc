@@ -138,8 +138,6 @@ struct EventHub::Feed {
   absl::Time last_fetch ABSL_GUARDED_BY(mu) = absl::InfinitePast();
 };
 
-class StreamReactor;
-
 struct EventHub::Stream {
   EventHub* hub = nullptr;
   std::shared_ptr<Feed> feed;
@@ -198,17 +196,36 @@ size_t DropBacklog(EventHub::Stream& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
 
 class StreamReactor : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
-  explicit StreamReactor(std::shared_ptr<EventHub::Stream> stream)
-      : stream_(std::move(stream)) {
+  // Pending: returned to gRPC before the stream is opened (see
+  // EventHub::NewPendingStream); Start() or Refuse() follows, once.
+  StreamReactor() = default;
+  explicit StreamReactor(std::shared_ptr<EventHub::Stream> stream) {
+    Start(std::move(stream));
+  }
+
+  void Start(std::shared_ptr<EventHub::Stream> stream) {
     {
-      absl::MutexLock lock(&stream_->mu);
-      stream_->reactor = this;
+      absl::MutexLock lock(&stream->mu);
+      stream->reactor = this;
+    }
+    bool cancelled;
+    {
+      absl::MutexLock lock(&pending_mu_);
+      stream_ = stream;
+      cancelled = cancelled_while_pending_;
+    }
+    if (cancelled) {
+      absl::MutexLock lock(&stream->mu);
+      stream->done = true;
+      stream->end = EndReason::kCancelled;
     }
     // Headers now, so that a client (and the REST gateway) knows the stream
     // is open before the first event or heartbeat.
     StartSendInitialMetadata();
-    stream_->hub->Pump(stream_);
+    stream->hub->Pump(stream);
   }
+
+  void Refuse(grpc::Status status) { Finish(std::move(status)); }
 
   void OnWriteDone(bool ok) override {
     {
@@ -229,6 +246,13 @@ class StreamReactor : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
 
   void OnCancel() override {
     {
+      absl::MutexLock lock(&pending_mu_);
+      if (stream_ == nullptr) {  // Start() ends it at once
+        cancelled_while_pending_ = true;
+        return;
+      }
+    }
+    {
       absl::MutexLock lock(&stream_->mu);
       if (!stream_->done) {
         stream_->done = true;
@@ -239,17 +263,23 @@ class StreamReactor : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   }
 
   void OnDone() override {
-    {
-      absl::MutexLock lock(&stream_->mu);
-      stream_->reactor = nullptr;
-      ops::RecordStreamEnded(EndReasonLabel(stream_->end));
+    if (stream_ != nullptr) {  // not refused while pending
+      {
+        absl::MutexLock lock(&stream_->mu);
+        stream_->reactor = nullptr;
+        ops::RecordStreamEnded(EndReasonLabel(stream_->end));
+      }
+      stream_->hub->Release(stream_);
     }
-    stream_->hub->Release(stream_);
     delete this;
   }
 
  private:
+  // Set once, by Start(); read unlocked after that (gRPC's reactions to
+  // writes and the end come only after Start()).
   std::shared_ptr<EventHub::Stream> stream_;
+  absl::Mutex pending_mu_;
+  bool cancelled_while_pending_ ABSL_GUARDED_BY(pending_mu_) = false;
 };
 
 namespace {
@@ -741,6 +771,31 @@ void EventHub::Release(const std::shared_ptr<Stream>& s) {
 
 absl::StatusOr<grpc::ServerWriteReactor<grpc::ByteBuffer>*> EventHub::Open(
     const auth::Caller& caller, const v1::StreamEventsRequest& request) {
+  LR_ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream,
+                      OpenStream(caller, request));
+  return new StreamReactor(std::move(stream));
+}
+
+EventHub::PendingStream EventHub::NewPendingStream() {
+  auto* reactor = new StreamReactor();
+  return {reactor, reactor};
+}
+
+absl::Status EventHub::Attach(StreamReactor* pending,
+                              const auth::Caller& caller,
+                              const v1::StreamEventsRequest& request) {
+  LR_ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream,
+                      OpenStream(caller, request));
+  pending->Start(std::move(stream));
+  return absl::OkStatus();
+}
+
+void EventHub::RefusePending(StreamReactor* pending, grpc::Status status) {
+  pending->Refuse(std::move(status));
+}
+
+absl::StatusOr<std::shared_ptr<EventHub::Stream>> EventHub::OpenStream(
+    const auth::Caller& caller, const v1::StreamEventsRequest& request) {
   LR_ASSIGN_OR_RETURN(EventFilter filter, FilterFromRequest(request));
   std::optional<store::EventPosition> after;
   if (!request.after().empty()) {
@@ -832,7 +887,7 @@ absl::StatusOr<grpc::ServerWriteReactor<grpc::ByteBuffer>*> EventHub::Open(
     stream->end = EndReason::kShutdown;
   }
   ops::RecordStreamOpened(/*catch_up=*/false);
-  return new StreamReactor(stream);
+  return stream;
 }
 
 }  // namespace leadrelay::stream

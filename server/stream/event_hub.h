@@ -63,6 +63,8 @@ struct HubOptions {
   int worker_threads = 2;
 };
 
+class StreamReactor;  // gRPC's reactor of one stream (event_hub.cc)
+
 class EventHub {
  public:
   EventHub(store::Pool& pool, HubOptions options);
@@ -78,9 +80,23 @@ class EventHub {
   // Wired to the NotificationListener.
   void OnNotification(const store::Notification& notification);
 
-  // Validates and opens a stream; the reactor is owned by gRPC.
+  // Validates and opens a stream; the reactor is owned by gRPC. Reads the
+  // start position from the database.
   absl::StatusOr<grpc::ServerWriteReactor<grpc::ByteBuffer>*> Open(
       const auth::Caller& caller, const v1::StreamEventsRequest& request);
+
+  // For a stream opened off gRPC's threads: `reactor` goes back to gRPC at
+  // once; then, exactly once and from any thread, Attach() opens it (Open's
+  // checks and read; on an error nothing is attached) or RefusePending()
+  // ends it with an error.
+  struct PendingStream {
+    StreamReactor* stream;
+    grpc::ServerWriteReactor<grpc::ByteBuffer>* reactor;
+  };
+  PendingStream NewPendingStream();
+  absl::Status Attach(StreamReactor* pending, const auth::Caller& caller,
+                      const v1::StreamEventsRequest& request);
+  static void RefusePending(StreamReactor* pending, grpc::Status status);
 
   int open_streams() const;
   // Bytes of events held for `account_id` (ring, queues, writes from
@@ -103,6 +119,8 @@ class EventHub {
   friend class StreamReactor;
   enum class Next { kFound, kNone, kBehind };
 
+  absl::StatusOr<std::shared_ptr<Stream>> OpenStream(
+      const auth::Caller& caller, const v1::StreamEventsRequest& request);
   void Release(const std::shared_ptr<Stream>& stream);
   Next NextAfter(Feed& feed, store::EventPosition position,
                  std::shared_ptr<const Entry>* out);

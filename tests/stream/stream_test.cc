@@ -18,6 +18,7 @@
 #include "gtest/gtest.h"
 #include "stream/stream_support.h"
 #include "support/harness.h"
+#include "support/postgres.h"
 
 namespace leadrelay::itest {
 namespace {
@@ -686,6 +687,62 @@ TEST_F(StreamTest, AnotherAccountsEventsAreNeverSeen) {
 }
 
 // --- Refusals --------------------------------------------------------------
+
+// Opening a stream authorizes the key and reads the start position, off
+// gRPC's threads. While a rate-limited key's count is stuck behind a lock,
+// its stream opens wait (holding at most two of those threads) and another
+// account's stream still opens and delivers; once the lock goes, the
+// waiting opens complete and deliver too.
+TEST_F(StreamTest, StreamOpensStuckInTheDatabaseDoNotStallOtherAccounts) {
+  absl::StatusOr<Account> stuck = harness_->BootstrapAccount(
+      UniqueName("stuck"), "enterprise", 1000);  // a rate limit: counted
+  ASSERT_TRUE(stuck.ok()) << stuck.status();
+  absl::StatusOr<v1::Event> stuck_marker =
+      Publish(events(), stuck->admin_key, DmSent("stuck marker"));
+  ASSERT_TRUE(stuck_marker.ok()) << stuck_marker.status();
+  v1::Event marker = Dm("marker");  // key_: no rate limit, now cached
+
+  absl::StatusOr<std::unique_ptr<PgConnection>> sql =
+      PgConnection::Open(harness_->database_url());
+  ASSERT_TRUE(sql.ok()) << sql.status();
+  PgConnection& tx = **sql;
+  ASSERT_TRUE(tx.Exec("BEGIN").ok());
+  ASSERT_TRUE(tx.Exec("LOCK TABLE rate_limits IN EXCLUSIVE MODE").ok());
+
+  constexpr int kStuckStreams = 8;
+  std::vector<std::unique_ptr<Subscription>> stuck_subs;
+  for (int i = 0; i < kStuckStreams; ++i) {
+    stuck_subs.push_back(std::make_unique<Subscription>(
+        events(), stuck->admin_key, After(stuck_marker->cursor())));
+  }
+  // Until the lock is released, failures are EXPECTs.
+  const absl::Time give_up = absl::Now() + kPatience;
+  int64_t waiting = 0;
+  while (waiting == 0 && absl::Now() < give_up) {
+    absl::StatusOr<int64_t> n = harness_->db().QueryInt(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
+        "'Lock' AND query LIKE '%rate_limits%'");
+    EXPECT_TRUE(n.ok()) << n.status();
+    if (!n.ok()) break;
+    waiting = *n;
+  }
+  EXPECT_GT(waiting, 0) << "the stuck key's opens did not reach the lock";
+
+  Subscription other(events(), key_, After(marker.cursor()));
+  v1::Event after = Dm("while the other key is stuck");
+  EXPECT_TRUE(other.WaitForEvents(1)) << other.Summary();
+  EXPECT_EQ(other.Events().empty() ? "" : other.Events()[0].id(), after.id());
+
+  EXPECT_TRUE(tx.Exec("COMMIT").ok());
+  absl::StatusOr<v1::Event> late =
+      Publish(events(), stuck->admin_key, DmSent("after the lock"));
+  ASSERT_TRUE(late.ok()) << late.status();
+  for (int i = 0; i < kStuckStreams; ++i) {
+    ASSERT_TRUE(stuck_subs[i]->WaitForEvents(1))
+        << "stream " << i << ": " << stuck_subs[i]->Summary();
+    EXPECT_EQ(stuck_subs[i]->Events()[0].id(), late->id());
+  }
+}
 
 TEST_F(StreamTest, RefusesCallsWithoutAValidKeyOrReadScope) {
   {
