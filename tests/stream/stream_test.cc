@@ -96,6 +96,20 @@ class StreamTest : public ::testing::Test {
     return created;
   }
 
+  // Polls a count(*) query until it is above 0 or patience runs out;
+  // returns the last count (-1 when the query failed).
+  static int64_t AwaitCount(const std::string& sql) {
+    const absl::Time give_up = absl::Now() + kPatience;
+    int64_t count = 0;
+    while (count == 0 && absl::Now() < give_up) {
+      absl::StatusOr<int64_t> n = harness_->db().QueryInt(sql);
+      EXPECT_TRUE(n.ok()) << n.status();
+      if (!n.ok()) return -1;
+      count = *n;
+    }
+    return count;
+  }
+
   static v1::StreamEventsRequest After(const std::string& cursor) {
     v1::StreamEventsRequest request;
     request.set_after(cursor);
@@ -580,17 +594,10 @@ TEST_F(StreamTest, AnEventThatCommitsLateIsNotSkipped) {
   }
   // The streams' readers now wait at the gate for the open transaction
   // instead of reading past its sequence number.
-  const absl::Time give_up = absl::Now() + kPatience;
-  int64_t waiting = 0;
-  while (waiting == 0 && absl::Now() < give_up) {
-    absl::StatusOr<int64_t> n = harness_->db().QueryInt(
-        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
-        "AND mode = 'ExclusiveLock' AND NOT granted");
-    EXPECT_TRUE(n.ok()) << n.status();
-    if (!n.ok()) break;
-    waiting = *n;
-  }
-  EXPECT_GT(waiting, 0) << "no reader waited for the open transaction";
+  EXPECT_GT(AwaitCount("SELECT count(*) FROM pg_locks WHERE locktype = "
+                       "'advisory' AND mode = 'ExclusiveLock' AND NOT granted"),
+            0)
+      << "no reader waited for the open transaction";
   EXPECT_TRUE(tx.Exec("COMMIT").ok());
   publisher.join();
   ASSERT_TRUE(overtaking.ok()) << overtaking.status();
@@ -716,17 +723,11 @@ TEST_F(StreamTest, StreamOpensStuckInTheDatabaseDoNotStallOtherAccounts) {
         events(), stuck->admin_key, After(stuck_marker->cursor())));
   }
   // Until the lock is released, failures are EXPECTs.
-  const absl::Time give_up = absl::Now() + kPatience;
-  int64_t waiting = 0;
-  while (waiting == 0 && absl::Now() < give_up) {
-    absl::StatusOr<int64_t> n = harness_->db().QueryInt(
-        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
-        "'Lock' AND query LIKE '%rate_limits%'");
-    EXPECT_TRUE(n.ok()) << n.status();
-    if (!n.ok()) break;
-    waiting = *n;
-  }
-  EXPECT_GT(waiting, 0) << "the stuck key's opens did not reach the lock";
+  EXPECT_GT(AwaitCount("SELECT count(*) FROM pg_stat_activity WHERE "
+                       "wait_event_type = 'Lock' AND query LIKE "
+                       "'%rate_limits%'"),
+            0)
+      << "the stuck key's opens did not reach the lock";
 
   Subscription other(events(), key_, After(marker.cursor()));
   v1::Event after = Dm("while the other key is stuck");
