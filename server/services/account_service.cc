@@ -28,7 +28,6 @@ grpc::ServerUnaryReactor* AccountServiceImpl::GetMe(
                   return absl::OkStatus();
                 }));
           };
-          if (deps_.blocking_calls == nullptr) return read();
           return deps_.blocking_calls->Run(CredentialKey(*ctx),
                                            std::move(read));
         }

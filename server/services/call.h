@@ -56,8 +56,7 @@ struct ServiceDeps {
   store::PointReaders* point_readers = nullptr;
   // Encrypts webhook secrets at rest.
   const crypto::SecretBox* secret_box = nullptr;
-  // Where callback-API calls wait on the database (see ServeCallback);
-  // without it they wait on gRPC's threads.
+  // Where callback-API calls wait on the database (see ServeCallback).
   BlockingCalls* blocking_calls = nullptr;
 };
 
@@ -153,12 +152,9 @@ grpc::ServerUnaryReactor* ServeCallback(
     ops::CallScope scope(*context, method);  // request id, account, metrics
     std::optional<absl::StatusOr<auth::Caller>> known =
         deps.authorizer->AuthorizeFromMemory(*context, method);
-    if (known.has_value() || deps.blocking_calls == nullptr) {
-      ProceedAs(deps, scope, request,
-                known.has_value()
-                    ? *std::move(known)
-                    : deps.authorizer->Authorize(*context, method),
-                body, std::move(finish));
+    if (known.has_value()) {
+      ProceedAs(deps, scope, request, *std::move(known), body,
+                std::move(finish));
       return reactor;
     }
   }

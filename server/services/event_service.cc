@@ -85,45 +85,31 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* EventServiceImpl::StreamEvents(
     return stream::RefuseStream(ToGrpcStatus(
         InvalidRequest("malformed StreamEventsRequest"), kStreamMethod));
   }
+  if (deps_.hub == nullptr) {
+    return stream::RefuseStream(ToGrpcStatus(
+        Unavailable("this server does not stream events"), kStreamMethod));
+  }
   // Authorizing and the start position may wait on the database: off
   // gRPC's threads (services/blocking_calls.h).
-  if (deps_.hub != nullptr && deps_.blocking_calls != nullptr) {
-    stream::EventHub::PendingStream pending = deps_.hub->NewPendingStream();
-    deps_.blocking_calls->Post(
-        CredentialKey(*ctx),
-        [this, ctx, request = std::move(request), stream = pending.stream] {
-          absl::StatusOr<auth::Caller> caller =
-              deps_.authorizer->Authorize(*ctx, kStreamMethod);
-          absl::Status refused = caller.status();
-          if (caller.ok()) {
-            refused = domain::CheckRequest(request, deps_.options.limits);
-          }
-          if (refused.ok()) {
-            refused = deps_.hub->Attach(stream, *caller, request);
-            if (refused.ok()) return;
-          }
-          ops::RecordAuthOutcome(refused);
-          stream::EventHub::RefusePending(stream,
-                                          ToGrpcStatus(refused, kStreamMethod));
-        });
-    return pending.reactor;
-  }
-  absl::StatusOr<auth::Caller> caller =
-      deps_.authorizer->Authorize(*ctx, kStreamMethod);
-  absl::Status refused = caller.status();
-  if (caller.ok())
-    refused = domain::CheckRequest(request, deps_.options.limits);
-  if (refused.ok()) {
-    if (deps_.hub == nullptr) {
-      refused = Unavailable("this server does not stream events");
-    } else {
-      auto reactor = deps_.hub->Open(*caller, request);
-      if (reactor.ok()) return *reactor;
-      refused = reactor.status();
-    }
-  }
-  ops::RecordAuthOutcome(refused);
-  return stream::RefuseStream(ToGrpcStatus(refused, kStreamMethod));
+  stream::EventHub::PendingStream pending = deps_.hub->NewPendingStream();
+  deps_.blocking_calls->Post(
+      CredentialKey(*ctx),
+      [this, ctx, request = std::move(request), stream = pending.stream] {
+        absl::StatusOr<auth::Caller> caller =
+            deps_.authorizer->Authorize(*ctx, kStreamMethod);
+        absl::Status refused = caller.status();
+        if (caller.ok()) {
+          refused = domain::CheckRequest(request, deps_.options.limits);
+        }
+        if (refused.ok()) {
+          refused = deps_.hub->Attach(stream, *caller, request);
+          if (refused.ok()) return;
+        }
+        ops::RecordAuthOutcome(refused);
+        stream::EventHub::RefusePending(stream,
+                                        ToGrpcStatus(refused, kStreamMethod));
+      });
+  return pending.reactor;
 }
 
 }  // namespace leadrelay

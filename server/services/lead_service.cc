@@ -82,7 +82,7 @@ grpc::ServerUnaryReactor* LeadServiceImpl::CreateLead(
               });
         };
         // The quota read waits on the database: not on a gRPC thread.
-        if (caller.monthly_quota > 0 && deps_.blocking_calls != nullptr) {
+        if (caller.monthly_quota > 0) {
           deps_.blocking_calls->Run(CredentialKey(*ctx), std::move(create));
         } else {
           create();

@@ -199,9 +199,6 @@ class StreamReactor : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   // Pending: returned to gRPC before the stream is opened (see
   // EventHub::NewPendingStream); Start() or Refuse() follows, once.
   StreamReactor() = default;
-  explicit StreamReactor(std::shared_ptr<EventHub::Stream> stream) {
-    Start(std::move(stream));
-  }
 
   void Start(std::shared_ptr<EventHub::Stream> stream) {
     {
@@ -767,13 +764,6 @@ void EventHub::Release(const std::shared_ptr<Stream>& s) {
   }
   // The ring's memory goes back to the system, not just to the allocator.
   if (feed_dropped) Post([] { ReleaseFreeMemory(); });
-}
-
-absl::StatusOr<grpc::ServerWriteReactor<grpc::ByteBuffer>*> EventHub::Open(
-    const auth::Caller& caller, const v1::StreamEventsRequest& request) {
-  LR_ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream,
-                      OpenStream(caller, request));
-  return new StreamReactor(std::move(stream));
 }
 
 EventHub::PendingStream EventHub::NewPendingStream() {

@@ -80,15 +80,11 @@ class EventHub {
   // Wired to the NotificationListener.
   void OnNotification(const store::Notification& notification);
 
-  // Validates and opens a stream; the reactor is owned by gRPC. Reads the
-  // start position from the database.
-  absl::StatusOr<grpc::ServerWriteReactor<grpc::ByteBuffer>*> Open(
-      const auth::Caller& caller, const v1::StreamEventsRequest& request);
-
-  // For a stream opened off gRPC's threads: `reactor` goes back to gRPC at
-  // once; then, exactly once and from any thread, Attach() opens it (Open's
-  // checks and read; on an error nothing is attached) or RefusePending()
-  // ends it with an error.
+  // Streams are opened off gRPC's threads (opening reads the start position
+  // from the database): NewPendingStream()'s `reactor` goes back to gRPC at
+  // once (gRPC owns it); then, exactly once and from any thread, Attach()
+  // validates and opens it (on an error nothing is attached) or
+  // RefusePending() ends it with an error.
   struct PendingStream {
     StreamReactor* stream;
     grpc::ServerWriteReactor<grpc::ByteBuffer>* reactor;
