@@ -6,7 +6,6 @@
 #include "store/accounts_repo.h"
 #include "store/events_repo.h"
 #include "store/lead_batcher.h"
-#include "store/lead_erasure_repo.h"
 #include "store/leads_repo.h"
 #include "store/proto_time.h"
 #include "store/quota_repo.h"
@@ -154,13 +153,11 @@ grpc::Status LeadServiceImpl::UpdateLead(grpc::ServerContext* ctx,
           if (!changed.empty()) {
             SetTimestamp(absl::Now(), lead.mutable_updated_at());
             LR_RETURN_IF_ERROR(store::SaveLead(conn, caller.account_id, lead));
-            LR_ASSIGN_OR_RETURN(
-                store::AppendedEvent appended,
-                store::AppendEvent(conn, caller.account_id,
-                                   LeadEvent("lead.updated", lead, changed)));
-            // So an erasure of the lead finds this event too.
+            // Carries the lead's id, so an erasure of the lead finds it.
             LR_RETURN_IF_ERROR(
-                store::RecordLeadEvent(conn, lead.id(), appended.event.id()));
+                store::AppendEvent(conn, caller.account_id,
+                                   LeadEvent("lead.updated", lead, changed))
+                    .status());
           }
           LR_RETURN_IF_ERROR(store::DebitCredits(conn, caller.account_id,
                                                  caller.policy.credit_cost(),

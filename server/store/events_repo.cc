@@ -66,7 +66,7 @@ absl::StatusOr<AppendedEvent> AppendEvent(Connection& conn,
   std::string body = event.SerializeAsString();
   // An event that carries a lead goes only to endpoints whose filters admit
   // it; the lead's fields are NULL for other events (see migrations 0060,
-  // 0084).
+  // 0084). Its lead_id is what erasure finds it by (migration 0085).
   bool has_lead = event.data_case() == v1::Event::kLead;
   const v1::Lead& lead = event.lead().lead();
   // One statement: the pending deliveries (their foreign key to the event
@@ -85,9 +85,10 @@ absl::StatusOr<AppendedEvent> AppendEvent(Connection& conn,
       l AS (
         SELECT pg_advisory_xact_lock_shared(leadrelay_event_gate($2))),
       e AS (
-        INSERT INTO events (seq, id, account_id, type, body, created_at)
+        INSERT INTO events (seq, id, account_id, type, body, created_at,
+                            lead_id)
         SELECT nextval('events_seq_seq'), $1, $2, $3, $4,
-               to_timestamp($5::float8 / 1000000)
+               to_timestamp($5::float8 / 1000000), $12
         FROM l
         RETURNING seq)
       SELECT e.seq, (SELECT queued FROM d) FROM e)sql",
@@ -97,8 +98,8 @@ absl::StatusOr<AppendedEvent> AppendEvent(Connection& conn,
            has_lead ? Param(lead.score_tier()) : Param::Null(),
            has_lead ? Param(lead.score()) : Param::Null(),
            has_lead ? Param(domain::PlaceKey(lead.suburb())) : Param::Null(),
-           has_lead ? Param(domain::PlaceKey(lead.province()))
-                    : Param::Null()}));
+           has_lead ? Param(domain::PlaceKey(lead.province())) : Param::Null(),
+           has_lead && !lead.id().empty() ? Param(lead.id()) : Param::Null()}));
   conn.WakeAfterCommit(kEventsChannel, account_id);
   AppendedEvent out;
   out.deliveries_queued = static_cast<int>(r.Int(0, 1));

@@ -30,14 +30,19 @@ absl::StatusOr<v1::LeadErasure> Tombstone(Connection& conn,
 }
 
 // Rewrites the lead's events without its personal data; returns their ids.
+// They are found by events.lead_id, and in lead_event_refs for events
+// written before migration 0085.
 absl::StatusOr<std::vector<std::string>> EraseLeadEvents(
-    Connection& conn, const std::string& lead_id) {
+    Connection& conn, const std::string& account_id,
+    const std::string& lead_id) {
   LR_ASSIGN_OR_RETURN(Result r, conn.Exec(R"sql(
-      SELECT e.id, e.body FROM lead_event_refs f
-      JOIN events e ON e.id = f.event_id
-      WHERE f.lead_id = $1
-      FOR UPDATE OF e)sql",
-                                          {lead_id}));
+      SELECT e.id, e.body FROM events e
+      WHERE e.account_id = $2 AND e.id IN (
+        SELECT id FROM events WHERE lead_id = $1
+        UNION
+        SELECT event_id FROM lead_event_refs WHERE lead_id = $1)
+      FOR UPDATE)sql",
+                                          {lead_id, account_id}));
   std::vector<std::string> ids;
   for (int i = 0; i < r.rows(); ++i) {
     v1::Event event;
@@ -86,14 +91,6 @@ absl::Status EraseDeliveries(Connection& conn,
 
 }  // namespace
 
-absl::Status RecordLeadEvent(Connection& conn, const std::string& lead_id,
-                             const std::string& event_id) {
-  return conn
-      .Exec("INSERT INTO lead_event_refs (event_id, lead_id) VALUES ($1, $2)",
-            {event_id, lead_id})
-      .status();
-}
-
 absl::StatusOr<v1::LeadErasure> EraseLead(Connection& conn,
                                           const std::string& account_id,
                                           const std::string& lead_id,
@@ -114,17 +111,19 @@ absl::StatusOr<v1::LeadErasure> EraseLead(Connection& conn,
   LR_RETURN_IF_ERROR(
       conn.Exec(R"sql(
       UPDATE leads SET body = $2, external_id = NULL, suburb = '',
+                       phone_digest = NULL, email_digest = NULL,
                        erased_at = to_timestamp($3::float8 / 1e6)
       WHERE id = $1)sql",
                 {lead_id,
                  Param::Bytes(domain::ErasedLead(lead).SerializeAsString()),
                  absl::ToUnixMicros(now)})
           .status());
+  // Keys of a lead written before migration 0085.
   LR_RETURN_IF_ERROR(
       conn.Exec("DELETE FROM lead_contact_keys WHERE lead_id = $1", {lead_id})
           .status());
   LR_ASSIGN_OR_RETURN(std::vector<std::string> event_ids,
-                      EraseLeadEvents(conn, lead_id));
+                      EraseLeadEvents(conn, account_id, lead_id));
   LR_RETURN_IF_ERROR(EraseDeliveries(conn, event_ids));
 
   v1::Event erased;
@@ -158,17 +157,30 @@ absl::StatusOr<std::vector<std::string>> FindLeadsToErase(
     kinds.push_back(c.kind);
     values.push_back(c.value);
   }
-  // Both arms use an index: leads_external_id and lead_contact_keys_digest.
+  // Every arm uses an index: leads_external_id, leads_phone_digest,
+  // leads_email_digest, and lead_contact_keys_digest for leads written
+  // before migration 0085. A digest names its kind, so a phone's never
+  // matches an email's.
   LR_ASSIGN_OR_RETURN(
       Result r,
       conn.Exec(R"sql(
+      WITH d AS MATERIALIZED (
+        SELECT ARRAY(SELECT leadrelay_contact_digest(k, v)
+                     FROM unnest($3::text[], $4::text[]) AS x(k, v)) AS digests)
       SELECT id FROM leads
       WHERE account_id = $1 AND external_id = ANY ($2::text[])
       UNION
+      SELECT id FROM leads
+      WHERE account_id = $1 AND phone_digest IS NOT NULL
+        AND phone_digest = ANY ((SELECT digests FROM d)::bytea[])
+      UNION
+      SELECT id FROM leads
+      WHERE account_id = $1 AND email_digest IS NOT NULL
+        AND email_digest = ANY ((SELECT digests FROM d)::bytea[])
+      UNION
       SELECT lead_id FROM lead_contact_keys
-      WHERE account_id = $1 AND digest = ANY (ARRAY(
-        SELECT leadrelay_contact_digest(k, v)
-        FROM unnest($3::text[], $4::text[]) AS x(k, v)))
+      WHERE account_id = $1
+        AND digest = ANY ((SELECT digests FROM d)::bytea[])
       ORDER BY 1
       LIMIT $5)sql",
                 {account_id, Param::TextArray(external_ids),

@@ -2,7 +2,7 @@
 // its lead.new / lead.updated events, their pending deliveries and attempt
 // excerpts, its contact lookup keys), leaving a tombstone in lead_erasures
 // and a lead.erased event. Also the lookups that find a lead's events and
-// contact keys quickly (migration 0070).
+// contact keys quickly (migrations 0070 and 0085).
 #ifndef LEADRELAY_SERVER_STORE_LEAD_ERASURE_REPO_H_
 #define LEADRELAY_SERVER_STORE_LEAD_ERASURE_REPO_H_
 
@@ -21,11 +21,6 @@ struct Eraser {
   std::string key_id;
   std::string service;  // the platform service acting, "" for an own key
 };
-
-// Notes that `event_id` (lead.updated) carries lead `lead_id`, in the
-// transaction that appends the event.
-absl::Status RecordLeadEvent(Connection& conn, const std::string& lead_id,
-                             const std::string& event_id);
 
 // Erases one lead of `account_id`, in the caller's transaction. A lead
 // erased before returns its tombstone unchanged (no second event); a lead

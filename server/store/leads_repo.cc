@@ -111,7 +111,8 @@ absl::StatusOr<std::vector<absl::StatusOr<LeadInsert>>> CreateLeads(
     event_ids.push_back(n.event.id());
     event_bodies.push_back(n.event.SerializeAsString());
     services.push_back(n.service);
-    std::string contact[2];  // phone, email: what erasure looks leads up by
+    // Phone and email: their digests are what erasure finds the lead by.
+    std::string contact[2];
     for (const domain::ContactKey& key : domain::ContactKeysOf(lead)) {
       contact[key.kind == "phone" ? 0 : 1] = key.value;
     }
@@ -122,32 +123,19 @@ absl::StatusOr<std::vector<absl::StatusOr<LeadInsert>>> CreateLeads(
       Result r,
       conn.Exec(
           R"sql(
-      WITH r AS (
-        SELECT * FROM leadrelay_create_leads($1, $2, $3::text[],
-          array_replace($4::text[], '', NULL), $5::text[], $6::text[],
-          $7::text[], $8::text[], $9::int[], $10::bytea[], $11::int8[],
-          $12::text[], $13::bytea[], $14::text[], $17::text[], $18::text[])
-          WITH ORDINALITY AS o(r_outcome, r_body, r_available, k)),
-      -- What erasure finds a created lead by (migration 0070).
-      refs AS (
-        INSERT INTO lead_event_refs (event_id, lead_id)
-        SELECT ($12::text[])[k::int], ($3::text[])[k::int]
-        FROM r WHERE r_outcome = 'created'),
-      contacts AS (
-        INSERT INTO lead_contact_keys (account_id, lead_id, digest)
-        SELECT $1, ($3::text[])[k::int], leadrelay_contact_digest(c.kind, c.value)
-        FROM r CROSS JOIN LATERAL (VALUES
-          ('phone', ($15::text[])[k::int]), ('email', ($16::text[])[k::int])) c(kind, value)
-        WHERE r_outcome = 'created' AND c.value <> '')
-      SELECT r_outcome, r_body, r_available FROM r ORDER BY k)sql",
+      SELECT * FROM leadrelay_create_leads($1, $2, $3::text[],
+        array_replace($4::text[], '', NULL), $5::text[], $6::text[],
+        $7::text[], $8::text[], $9::int[], $10::bytea[], $11::int8[],
+        $12::text[], $13::bytea[], $14::text[], $15::text[], $16::text[],
+        $17::text[], $18::text[]))sql",
           {account_id, cost, Param::TextArray(ids),
            Param::TextArray(external_ids), Param::TextArray(verticals),
            Param::TextArray(tiers), Param::TextArray(suburbs),
            Param::TextArray(statuses), IntArray(scores), ByteaArray(bodies),
            IntArray(at_us), Param::TextArray(event_ids),
            ByteaArray(event_bodies), Param::TextArray(services),
-           Param::TextArray(phones), Param::TextArray(emails),
-           Param::TextArray(suburb_keys), Param::TextArray(province_keys)}));
+           Param::TextArray(suburb_keys), Param::TextArray(province_keys),
+           Param::TextArray(phones), Param::TextArray(emails)}));
   if (r.rows() != static_cast<int>(leads.size())) {
     return Internal(
         "leadrelay_create_leads returned a row count that does "

@@ -199,6 +199,19 @@ class LeadErasureTest : public RestServerSuite {
     return hits.ok() ? *hits : std::vector<std::string>{"<scan failed>"};
   }
 
+  // Stored digests of the person's phone and email, wherever kept.
+  int64_t ContactDigests(const Person& person) {
+    return Count(R"sql(
+        WITH d AS (SELECT leadrelay_contact_digest('phone', $1) AS p,
+                          leadrelay_contact_digest('email', $2) AS e)
+        SELECT (SELECT count(*) FILTER (WHERE phone_digest = d.p)
+                     + count(*) FILTER (WHERE email_digest = d.e)
+                FROM leads, d)
+             + (SELECT count(*) FROM lead_contact_keys, d
+                WHERE digest IN (d.p, d.e)))sql",
+                 {person.phone, person.email});
+  }
+
   static bool Mentions(const std::vector<std::string>& traces,
                        const std::string& column) {
     for (const std::string& t : traces) {
@@ -282,6 +295,9 @@ TEST_F(LeadErasureTest, EraseLeavesNoTraceAnywhereAndAnnouncesIt) {
   EXPECT_TRUE(Mentions(before, "events.body")) << absl::StrJoin(before, "\n");
   EXPECT_TRUE(Mentions(before, "delivery_attempts.response_excerpt"))
       << absl::StrJoin(before, "\n");
+  // The phone and email digests erasure finds the lead by (SHA-256 of a
+  // phone number is as good as the number: they go too).
+  EXPECT_EQ(ContactDigests(person), 2);
 
   // Erased over REST, tagged with a request id.
   HttpResponse erased = Rest("POST", "/v1/leads/" + lead.id() + ":erase", "{}",
@@ -293,6 +309,7 @@ TEST_F(LeadErasureTest, EraseLeavesNoTraceAnywhereAndAnnouncesIt) {
 
   std::vector<std::string> after = Traces(person);
   EXPECT_TRUE(after.empty()) << "left behind:\n" << absl::StrJoin(after, "\n");
+  EXPECT_EQ(ContactDigests(person), 0);
   EXPECT_EQ(Count("SELECT count(*) FROM deliveries d JOIN events e "
                   "ON e.id = d.event_id WHERE e.account_id = $1 "
                   "AND e.type LIKE 'lead.%' AND e.type <> 'lead.erased' "
@@ -504,18 +521,21 @@ TEST_F(LeadErasureTest, BulkFormIsBoundedPerRequest) {
 }
 
 // Leads written before migration 0070 have no lookups; 0072 rebuilds them
-// from the stored bodies. Simulated here: the lookups of one lead are
+// from the stored bodies into lead_contact_keys and lead_event_refs, where
+// leads written before 0085 (or by the previous binary during a rolling
+// upgrade) keep theirs. Simulated here: the lookups of one lead are
 // removed, 0072's backfill statements are run again, and erasure by phone
-// then finds the lead and clears its events.
+// then finds the lead through those tables and clears its events.
 TEST_F(LeadErasureTest, BackfilledLeadsAreFoundAndErasedEverywhere) {
   Person person = NewPerson();
   v1::Lead lead = CreateLead(person);
-  ASSERT_TRUE(
-      db().Exec("DELETE FROM lead_contact_keys WHERE lead_id = $1", {lead.id()})
-          .ok());
-  ASSERT_TRUE(
-      db().Exec("DELETE FROM lead_event_refs WHERE lead_id = $1", {lead.id()})
-          .ok());
+  ASSERT_TRUE(db().Exec("UPDATE leads SET phone_digest = NULL, "
+                        "email_digest = NULL WHERE id = $1",
+                        {lead.id()})
+                  .ok());
+  ASSERT_TRUE(db().Exec("UPDATE events SET lead_id = NULL WHERE lead_id = $1",
+                        {lead.id()})
+                  .ok());
   std::ifstream file(std::string(LEADRELAY_SOURCE_DIR) +
                      "/server/migrations/0072_lead_erasure_backfill.sql");
   std::stringstream text;
@@ -542,6 +562,7 @@ TEST_F(LeadErasureTest, BackfilledLeadsAreFoundAndErasedEverywhere) {
   EXPECT_EQ(response.erasures(0).lead_id(), lead.id());
   std::vector<std::string> traces = Traces(person);
   EXPECT_TRUE(traces.empty()) << absl::StrJoin(traces, "\n");
+  EXPECT_EQ(ContactDigests(person), 0);
 }
 
 }  // namespace
