@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "auth/access_rules.h"
+#include "auth/call_headers.h"
 #include "auth/platform_identity.h"
 #include "auth/platform_rules.h"
 #include "common/random_ids.h"
@@ -14,23 +15,12 @@
 #include "store/api_keys_repo.h"
 
 namespace leadrelay::auth {
-namespace {
-
-std::optional<absl::string_view> Header(grpc::ServerContextBase& context,
-                                        absl::string_view name) {
-  const auto& metadata = context.client_metadata();
-  auto it = metadata.find(grpc::string_ref(name.data(), name.size()));
-  if (it == metadata.end()) return std::nullopt;
-  return absl::string_view(it->second.data(), it->second.size());
-}
-
-}  // namespace
 
 std::string Authorizer::ClientAddress(grpc::ServerContextBase& context) const {
   std::string peer = context.peer();
   std::string address = AddressOfPeer(peer);
   std::optional<absl::string_view> forwarded =
-      Header(context, kClientAddressHeader);
+      CallHeader(context, kClientAddressHeader);
   // The in-process gateway's calls come without a network peer.
   bool in_process =
       !absl::StartsWith(peer, "ipv4:") && !absl::StartsWith(peer, "ipv6:") &&
@@ -104,7 +94,7 @@ std::optional<absl::StatusOr<Caller>> Authorizer::AuthorizeFromMemory(
   LR_RETURN_IF_ERROR(CheckNotThrottled(context));
   if (platform_ != nullptr && platform_->Claims(context)) return std::nullopt;
   absl::StatusOr<std::string> key = ExtractApiKey(
-      Header(context, "authorization"), Header(context, "x-api-key"));
+      CallHeader(context, "authorization"), CallHeader(context, "x-api-key"));
   if (!key.ok()) return key.status();
   return AdmitCached(context, method, Sha256(*key));
 }
@@ -118,8 +108,8 @@ absl::StatusOr<Caller> Authorizer::Authorize(grpc::ServerContextBase& context,
     }
   }
   LR_ASSIGN_OR_RETURN(std::string key,
-                      ExtractApiKey(Header(context, "authorization"),
-                                    Header(context, "x-api-key")));
+                      ExtractApiKey(CallHeader(context, "authorization"),
+                                    CallHeader(context, "x-api-key")));
   std::string hash = Sha256(key);
   if (std::optional<absl::StatusOr<Caller>> cached =
           AdmitCached(context, method, hash)) {

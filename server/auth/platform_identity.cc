@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "auth/access_rules.h"
 #include "auth/authorizer.h"
+#include "auth/call_headers.h"
 #include "auth/platform_rules.h"
 #include "common/random_ids.h"
 #include "common/status_util.h"
@@ -11,14 +12,6 @@
 
 namespace leadrelay::auth {
 namespace {
-
-std::optional<absl::string_view> Header(grpc::ServerContextBase& context,
-                                        absl::string_view name) {
-  const auto& metadata = context.client_metadata();
-  auto it = metadata.find(grpc::string_ref(name.data(), name.size()));
-  if (it == metadata.end()) return std::nullopt;
-  return absl::string_view(it->second.data(), it->second.size());
-}
 
 // The subject CN of a client certificate the TLS handshake verified against
 // --tls_client_ca; empty when the call has none.
@@ -36,8 +29,8 @@ std::string VerifiedCommonName(grpc::ServerContextBase& context) {
 std::optional<PlatformIdentity::Presented>
 PlatformIdentity::PlatformCredentialOf(grpc::ServerContextBase& context) {
   std::optional<absl::string_view> authorization =
-      Header(context, "authorization");
-  std::optional<absl::string_view> x_api_key = Header(context, "x-api-key");
+      CallHeader(context, "authorization");
+  std::optional<absl::string_view> x_api_key = CallHeader(context, "x-api-key");
   Presented presented;
   if (authorization.has_value() || x_api_key.has_value()) {
     absl::StatusOr<std::string> extracted =
@@ -68,10 +61,11 @@ std::optional<absl::StatusOr<Caller>> PlatformIdentity::Authorize(
 
   v1::MethodPolicy policy = PolicyFor(method);
   absl::StatusOr<std::string> account =
-      NamedAccount(Header(context, kAccountHeader));
+      NamedAccount(CallHeader(context, kAccountHeader));
   if (!account.ok()) return account.status();
   if (policy.platform_only()) account->clear();  // admin RPCs name no account
-  std::optional<absl::string_view> surface = Header(context, kSurfaceHeader);
+  std::optional<absl::string_view> surface =
+      CallHeader(context, kSurfaceHeader);
   absl::Status shape = CheckPlatformCallShape(
       {surface.has_value() && *surface == kRestSurface,
        options_.allow_over_rest, policy.platform_only(), *account});
@@ -126,7 +120,7 @@ absl::Status CheckAccountKeyCall(grpc::ServerContextBase& context,
     return Forbidden(absl::StrCat(caller.method,
                                   " is for platform service identities only"));
   }
-  std::optional<absl::string_view> named = Header(context, kAccountHeader);
+  std::optional<absl::string_view> named = CallHeader(context, kAccountHeader);
   if (named.has_value() && *named != caller.account_id) {
     return Forbidden(
         "an account key acts only for its own account; x-leadrelay-account "

@@ -15,6 +15,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "auth/authorizer.h"
+#include "auth/call_headers.h"
 #include "common/status_util.h"
 #include "crypto/secret_box.h"
 #include "delivery/dispatcher.h"
@@ -97,14 +98,10 @@ using FinishCall = absl::AnyInvocable<void(absl::Status) &&>;
 // Which credential a call presents, for BlockingCalls' turns: its key
 // headers, or its peer when it has none (certificates, anonymous calls).
 inline uint64_t CredentialKey(const grpc::ServerContextBase& context) {
-  auto header = [&](absl::string_view name) -> absl::string_view {
-    const auto& metadata = context.client_metadata();
-    auto it = metadata.find(grpc::string_ref(name.data(), name.size()));
-    if (it == metadata.end()) return "";
-    return absl::string_view(it->second.data(), it->second.size());
-  };
-  absl::string_view authorization = header("authorization");
-  absl::string_view api_key = header("x-api-key");
+  absl::string_view authorization =
+      auth::CallHeader(context, "authorization").value_or("");
+  absl::string_view api_key =
+      auth::CallHeader(context, "x-api-key").value_or("");
   std::string peer;
   if (authorization.empty() && api_key.empty()) peer = context.peer();
   return absl::Hash<
