@@ -1,7 +1,6 @@
 #include "gateway/connection.h"
 
 #include <algorithm>
-
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
@@ -299,11 +298,10 @@ void HttpConnection::AddTrustedMetadata(HeaderList* metadata) {
     }
     return false;
   };
-  metadata->erase(std::remove_if(metadata->begin(), metadata->end(),
-                                 [&](const auto& entry) {
-                                   return trusted(entry.first);
-                                 }),
-                  metadata->end());
+  metadata->erase(
+      std::remove_if(metadata->begin(), metadata->end(),
+                     [&](const auto& entry) { return trusted(entry.first); }),
+      metadata->end());
   metadata->insert(metadata->end(), state_->upstream_metadata.begin(),
                    state_->upstream_metadata.end());
   beast::error_code ec;
@@ -422,15 +420,16 @@ void HttpConnection::OnStreamHeaders(HeaderList metadata) {
   pending_head_ = std::move(metadata);
   head_timer_ = std::make_shared<net::steady_timer>(executor());
   head_timer_->expires_after(kStreamHeadDelay);
-  head_timer_->async_wait([self = shared_from_this(),
-                           timer = head_timer_](beast::error_code ec) {
-    if (ec || timer != self->head_timer_) return;
-    if (!self->streaming_ || self->headers_sent_ || self->client_gone_) return;
-    self->QueueWrite(self->TakeStreamHead(self->pending_head_),
-                     [self](beast::error_code ec) {
-                       if (ec) self->OnStreamWriteFailed();
-                     });
-  });
+  head_timer_->async_wait(
+      [self = shared_from_this(), timer = head_timer_](beast::error_code ec) {
+        if (ec || timer != self->head_timer_) return;
+        if (!self->streaming_ || self->headers_sent_ || self->client_gone_)
+          return;
+        self->QueueWrite(self->TakeStreamHead(self->pending_head_),
+                         [self](beast::error_code ec) {
+                           if (ec) self->OnStreamWriteFailed();
+                         });
+      });
 }
 
 void HttpConnection::OnStreamRead(bool ok, std::string bytes,

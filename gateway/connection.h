@@ -11,8 +11,8 @@
 #ifndef LEADRELAY_GATEWAY_CONNECTION_H_
 #define LEADRELAY_GATEWAY_CONNECTION_H_
 
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -94,11 +94,11 @@ class HttpConnection : public UpstreamSink,
   bool keep_alive_ = true;
   bool head_ = false;  // answering HEAD: no body
   std::string request_id_;
-  absl::Time started_;  // the request's headers arrived
+  absl::Time started_;                     // the request's headers arrived
   std::string route_label_ = "unmatched";  // for on_request
-  const Route* route_ = nullptr;  // of the call in flight
-  size_t request_bytes_ = 0;      // the message sent upstream
-  std::string continue_;          // "100 Continue", kept alive while written
+  const Route* route_ = nullptr;           // of the call in flight
+  size_t request_bytes_ = 0;               // the message sent upstream
+  std::string continue_;  // "100 Continue", kept alive while written
 
   // Streaming state.
   std::shared_ptr<StreamCall> stream_call_;

@@ -4,12 +4,12 @@
 #define LEADRELAY_GATEWAY_SERVER_STATE_H_
 
 #include <atomic>
-#include <functional>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream_base.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>

@@ -10,8 +10,8 @@
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "ops/call_observer.h"
-#include "services/malformed_request_interceptor.h"
 #include "services/account_admin_service.h"
+#include "services/malformed_request_interceptor.h"
 #include "services/services.h"
 
 namespace leadrelay {

@@ -118,8 +118,7 @@ CaseResult RunCase(const std::string& name, const CallerFactory& factory,
       }
     });
   }
-  std::this_thread::sleep_for(
-      std::chrono::duration<double>(warmup_seconds));
+  std::this_thread::sleep_for(std::chrono::duration<double>(warmup_seconds));
   const Clock::time_point measure_start = Clock::now();
   phase.store(1);
   std::this_thread::sleep_for(std::chrono::seconds(seconds));
@@ -145,9 +144,10 @@ CaseResult RunCase(const std::string& name, const CallerFactory& factory,
 }
 
 void PrintResult(const CaseResult& r) {
-  std::printf("  %-24s %9lld ok %6lld err  %9.0f req/s  p50 %7.3f ms  p99 %7.3f ms\n",
-              r.name.c_str(), static_cast<long long>(r.calls),
-              static_cast<long long>(r.errors), r.rate(), r.p50_ms, r.p99_ms);
+  std::printf(
+      "  %-24s %9lld ok %6lld err  %9.0f req/s  p50 %7.3f ms  p99 %7.3f ms\n",
+      r.name.c_str(), static_cast<long long>(r.calls),
+      static_cast<long long>(r.errors), r.rate(), r.p50_ms, r.p99_ms);
   if (r.errors > 0) std::printf("    first error: %s\n", r.first_error.c_str());
   std::fflush(stdout);
 }
@@ -310,8 +310,9 @@ int Main() {
   const int seconds = absl::GetFlag(FLAGS_seconds);
   const double warmup = absl::GetFlag(FLAGS_warmup_seconds);
   const int http_port = PortOf(absl::GetFlag(FLAGS_http));
-  const std::vector<std::shared_ptr<grpc::Channel>> channels = MakeChannels(
-      absl::GetFlag(FLAGS_grpc), std::max(1, absl::GetFlag(FLAGS_grpc_channels)));
+  const std::vector<std::shared_ptr<grpc::Channel>> channels =
+      MakeChannels(absl::GetFlag(FLAGS_grpc),
+                   std::max(1, absl::GetFlag(FLAGS_grpc_channels)));
   std::string lead_id = absl::GetFlag(FLAGS_lead_id);
   if (lead_id.empty()) lead_id = CreateLead(channels[0], api_key);
   const std::string calls = absl::GetFlag(FLAGS_calls);
@@ -337,17 +338,17 @@ int Main() {
         RestCaller(http_port, absl::StrCat("/v1/leads/", lead_id), api_key),
         concurrency, warmup, seconds);
     PrintResult(pair.rest);
-    pair.grpc = RunCase("gRPC GetLead",
-                        GrpcGetLeadCaller(channels, api_key, lead_id),
-                        concurrency, warmup, seconds);
+    pair.grpc =
+        RunCase("gRPC GetLead", GrpcGetLeadCaller(channels, api_key, lead_id),
+                concurrency, warmup, seconds);
     PrintResult(pair.grpc);
     pairs.push_back(std::move(pair));
   }
   if (calls.find("me") != std::string::npos) {
     Pair pair{"GetMe"};
-    pair.rest = RunCase("REST GET /v1/me",
-                        RestCaller(http_port, "/v1/me", api_key), concurrency,
-                        warmup, seconds);
+    pair.rest =
+        RunCase("REST GET /v1/me", RestCaller(http_port, "/v1/me", api_key),
+                concurrency, warmup, seconds);
     PrintResult(pair.rest);
     pair.grpc = RunCase("gRPC GetMe", GrpcGetMeCaller(channels, api_key),
                         concurrency, warmup, seconds);
@@ -355,7 +356,8 @@ int Main() {
     pairs.push_back(std::move(pair));
   }
   std::printf("== REST through the gateway vs direct gRPC\n");
-  for (const Pair& pair : pairs) PrintComparison(pair.call, pair.rest, pair.grpc);
+  for (const Pair& pair : pairs)
+    PrintComparison(pair.call, pair.rest, pair.grpc);
   bool any_errors = false;
   for (const Pair& pair : pairs) {
     any_errors = any_errors || pair.rest.errors > 0 || pair.grpc.errors > 0;

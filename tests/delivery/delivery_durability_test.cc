@@ -65,9 +65,9 @@ void SetUpScenario(int servers, Scenario* s,
 void PublishMany(Scenario& s, int events, int servers, const std::string& tag) {
   for (int i = 0; i < events; ++i) {
     v1::PublishEventResponse published;
-    ASSERT_TRUE(IsOk(Publish(s.env->api(i % servers), s.account.admin_key,
-                             FollowerGained(absl::StrCat(tag, i)),
-                             &published)));
+    ASSERT_TRUE(
+        IsOk(Publish(s.env->api(i % servers), s.account.admin_key,
+                     FollowerGained(absl::StrCat(tag, i)), &published)));
     ASSERT_EQ(published.deliveries_queued(), kWebhooks);
   }
 }
@@ -174,11 +174,10 @@ TEST(DeliveryDurabilityTest, TwoServersNeverSendOneDeliveryTwiceAtOnce) {
 
 // Runs `script` in bash with scripts/lib.sh sourced (bounded).
 absl::Status LibShell(const std::string& script, const std::string& log) {
-  return itest::RunToCompletion(
-             {"/bin/bash", "-c",
-              absl::StrCat("source '", LR_SOURCE_DIR, "/scripts/lib.sh' && ",
-                           script)},
-             log, 120)
+  return itest::RunToCompletion({"/bin/bash", "-c",
+                                 absl::StrCat("source '", LR_SOURCE_DIR,
+                                              "/scripts/lib.sh' && ", script)},
+                                log, 120)
       .status();
 }
 
@@ -196,17 +195,16 @@ class OwnCluster {
     return Up();
   }
   absl::Status Up() {
-    return LibShell(absl::StrCat("lr_pg_start '", dir_->path(), "/data' ",
-                                 port_, " test"),
-                    dir_->path() + "/pg-ctl.log");
+    return LibShell(
+        absl::StrCat("lr_pg_start '", dir_->path(), "/data' ", port_, " test"),
+        dir_->path() + "/pg-ctl.log");
   }
   absl::Status Down() {
     return LibShell(absl::StrCat("lr_pg_stop '", dir_->path(), "/data'"),
                     dir_->path() + "/pg-ctl.log");
   }
   std::string url() const {
-    return absl::StrCat("postgresql://postgres@127.0.0.1:", port_,
-                        "/postgres");
+    return absl::StrCat("postgresql://postgres@127.0.0.1:", port_, "/postgres");
   }
   ~OwnCluster() {
     if (dir_ != nullptr) (void)Down();
@@ -243,10 +241,9 @@ TEST(DeliveryDurabilityTest, PostgresRestartMidRunLosesNothing) {
     int published_after = 0;
     while (published_after < 20 && absl::Now() < deadline) {
       v1::PublishEventResponse published;
-      grpc::Status status =
-          Publish(s.env->api(), s.account.admin_key,
-                  FollowerGained(absl::StrCat("after", published_after)),
-                  &published);
+      grpc::Status status = Publish(
+          s.env->api(), s.account.admin_key,
+          FollowerGained(absl::StrCat("after", published_after)), &published);
       if (status.ok()) {
         ++published_after;
       } else {

@@ -94,8 +94,8 @@ grpc::Status CreateWebhook(Api& api, const std::string& key,
                            const std::vector<std::string>& events,
                            v1::CreateWebhookResponse* response,
                            const std::string& secret = "");
-grpc::Status GetWebhook(Api& api, const std::string& key,
-                        const std::string& id, v1::Webhook* response);
+grpc::Status GetWebhook(Api& api, const std::string& key, const std::string& id,
+                        v1::Webhook* response);
 grpc::Status Publish(Api& api, const std::string& key,
                      const v1::PublishEventRequest& request,
                      v1::PublishEventResponse* response);

@@ -7,9 +7,9 @@
 #include <chrono>
 #include <cstdlib>
 #include <map>
-#include <thread>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -114,9 +114,9 @@ class DeliveryHttpTest : public ::testing::Test {
                                     const std::string& secret = "",
                                     const std::string& url = "") {
     v1::CreateWebhookResponse created;
-    EXPECT_TRUE(IsOk(CreateWebhook(api(), key_,
-                                   url.empty() ? receiver_->Url() : url,
-                                   events, &created, secret)));
+    EXPECT_TRUE(
+        IsOk(CreateWebhook(api(), key_, url.empty() ? receiver_->Url() : url,
+                           events, &created, secret)));
     return created;
   }
 
@@ -226,8 +226,8 @@ TEST_F(DeliveryHttpTest, AnOwnSecretSignsAsGiven) {
   EXPECT_EQ(r.Header("webhook-signature"),
             "v1," + Base64Encode(HmacSha256Raw(
                         secret, absl::StrCat(r.Header("webhook-id"), ".",
-                                             r.Header("webhook-timestamp"),
-                                             ".", r.body))));
+                                             r.Header("webhook-timestamp"), ".",
+                                             r.body))));
 }
 
 TEST_F(DeliveryHttpTest, AfterRotationBothSecretsSign) {
@@ -238,8 +238,8 @@ TEST_F(DeliveryHttpTest, AfterRotationBothSecretsSign) {
   v1::RotateWebhookSecretRequest rotate;
   rotate.set_id(hook.webhook_id());
   v1::RotateWebhookSecretResponse rotated;
-  ASSERT_TRUE(IsOk(
-      api().webhooks->RotateWebhookSecret(&context, rotate, &rotated)));
+  ASSERT_TRUE(
+      IsOk(api().webhooks->RotateWebhookSecret(&context, rotate, &rotated)));
   const std::string new_secret = rotated.secret();
   ASSERT_NE(new_secret, old_secret);
 
@@ -265,9 +265,9 @@ TEST_F(DeliveryHttpTest, AfterRotationBothSecretsSign) {
   for (const std::string& secret : {new_secret, old_secret}) {
     std::optional<std::string> key = Base64Decode(secret.substr(6));
     ASSERT_TRUE(key.has_value());
-    EXPECT_EQ(standard_set.count(
-                  "v1," + Base64Encode(HmacSha256Raw(*key, content))),
-              1u)
+    EXPECT_EQ(
+        standard_set.count("v1," + Base64Encode(HmacSha256Raw(*key, content))),
+        1u)
         << "no signature with " << (secret == new_secret ? "new" : "old")
         << " secret in " << r.Header("webhook-signature");
   }
@@ -313,8 +313,9 @@ v1::PublishEventRequest SampleOf(const std::string& type,
     d->mutable_lead()->set_first_name("Ana");
     d->mutable_automation()->set_id("auto_1");
     if (type == "dm.failed") d->set_error("blocked");
-    *data_fields = {"platform", "tracked_username", "target_username",
-                    "message", "lead", "automation"};
+    *data_fields = {
+        "platform", "tracked_username", "target_username", "message",
+        "lead",     "automation"};
   } else if (type == "job.completed" || type == "job.failed") {
     v1::JobData* d = r.mutable_job();
     d->set_job_id(12);
@@ -343,8 +344,7 @@ TEST_F(DeliveryHttpTest, EveryPublishableEventHasTheEnvelopeAndItsData) {
   std::map<std::string, std::string> event_ids;
   for (const std::string& type : AllPublishable()) {
     std::vector<std::string> fields;
-    v1::PublishEventResponse published =
-        PublishOk(SampleOf(type, &fields));
+    v1::PublishEventResponse published = PublishOk(SampleOf(type, &fields));
     EXPECT_EQ(published.deliveries_queued(), 1) << type;
     expected_fields[type] = fields;
     event_ids[type] = published.event().id();
@@ -365,8 +365,8 @@ TEST_F(DeliveryHttpTest, EveryPublishableEventHasTheEnvelopeAndItsData) {
     EXPECT_EQ(Str(f, "event_id"), event_ids[type]);
     absl::Time when;
     std::string err;
-    EXPECT_TRUE(absl::ParseTime(absl::RFC3339_full, Str(f, "timestamp"),
-                                &when, &err))
+    EXPECT_TRUE(
+        absl::ParseTime(absl::RFC3339_full, Str(f, "timestamp"), &when, &err))
         << Str(f, "timestamp") << ": " << err;
     EXPECT_LT(absl::AbsDuration(absl::Now() - when), absl::Minutes(1));
     EXPECT_EQ(f.count("test"), 0u) << "only test deliveries say test";
@@ -426,7 +426,8 @@ TEST_F(DeliveryHttpTest, CreateLeadDeliversLeadNewWithLeadAndContact) {
   EXPECT_EQ(Str(Fields(data.at("contact")), "email"), "thandi@example.com");
 }
 
-// --- Retries ------------------------------------------------------------------
+// --- Retries
+// ------------------------------------------------------------------
 
 TEST_F(DeliveryHttpTest, ServerErrorsAreRetriedOnScheduleUntilSuccess) {
   receiver_->Script({Reply::Status(500), Reply::Status(500)});
@@ -485,9 +486,9 @@ TEST_F(DeliveryHttpTest, ClientErrorsAreRetried) {
   v1::CreateWebhookResponse hook = NewHook({"follower.gained"});
   PublishOk(FollowerGained("4xx"));
   ASSERT_TRUE(receiver_->WaitForRequests(3, kWait));
-  v1::Delivery d = AwaitDelivery(
-      hook.webhook_id(), receiver_->Requests()[0].Header("webhook-id"),
-      "succeeded");
+  v1::Delivery d =
+      AwaitDelivery(hook.webhook_id(),
+                    receiver_->Requests()[0].Header("webhook-id"), "succeeded");
   ASSERT_EQ(d.attempts_size(), 3);
   EXPECT_EQ(d.attempts(0).http_status(), 400);
   EXPECT_EQ(d.attempts(1).http_status(), 404);
@@ -501,9 +502,9 @@ TEST_F(DeliveryHttpTest, TimeoutIsRecordedAsANetworkErrorAndRetried) {
   v1::CreateWebhookResponse hook = NewHook({"follower.gained"});
   PublishOk(FollowerGained("slow"));
   ASSERT_TRUE(receiver_->WaitForRequests(2, kWait));
-  v1::Delivery d = AwaitDelivery(
-      hook.webhook_id(), receiver_->Requests()[0].Header("webhook-id"),
-      "succeeded");
+  v1::Delivery d =
+      AwaitDelivery(hook.webhook_id(),
+                    receiver_->Requests()[0].Header("webhook-id"), "succeeded");
   ASSERT_EQ(d.attempts_size(), 2) << d.ShortDebugString();
   EXPECT_EQ(d.attempts(0).http_status(), 0);
   std::string error = absl::AsciiStrToLower(d.attempts(0).error());
@@ -537,10 +538,12 @@ TEST_F(DeliveryHttpTest, RefusedConnectionIsRecordedAndExhaustionFails) {
   EXPECT_EQ(d.attempt_count(), 3);
   EXPECT_FALSE(d.last_error().empty());
   // The schedule still held between the attempts.
-  absl::Time t1 = absl::FromUnixSeconds(d.attempts(0).attempted_at().seconds()) +
-                  absl::Nanoseconds(d.attempts(0).attempted_at().nanos());
-  absl::Time t3 = absl::FromUnixSeconds(d.attempts(2).attempted_at().seconds()) +
-                  absl::Nanoseconds(d.attempts(2).attempted_at().nanos());
+  absl::Time t1 =
+      absl::FromUnixSeconds(d.attempts(0).attempted_at().seconds()) +
+      absl::Nanoseconds(d.attempts(0).attempted_at().nanos());
+  absl::Time t3 =
+      absl::FromUnixSeconds(d.attempts(2).attempted_at().seconds()) +
+      absl::Nanoseconds(d.attempts(2).attempted_at().nanos());
   EXPECT_GE(t3 - t1, absl::Seconds(3) - kSlack);
 }
 
@@ -593,14 +596,14 @@ TEST_F(DeliveryHttpTest, GoneDisablesTheWebhookAndPublishesWebhookDisabled) {
   EXPECT_FALSE(receiver_->WaitForRequests(2, absl::Seconds(2)));
 }
 
-// --- Delivery log API ---------------------------------------------------------
+// --- Delivery log API
+// ---------------------------------------------------------
 
 TEST_F(DeliveryHttpTest, ListDeliveriesFiltersPaginatesAndIsolates) {
   // job.completed is always refused with 400; follower.gained succeeds.
   receiver_->SetResponder([](const ReceivedRequest& r) {
-    return Reply::Status(r.Header("x-leadrelay-event") == "job.completed"
-                             ? 400
-                             : 200);
+    return Reply::Status(
+        r.Header("x-leadrelay-event") == "job.completed" ? 400 : 200);
   });
   v1::CreateWebhookResponse hook =
       NewHook({"follower.gained", "job.completed"});
@@ -616,8 +619,8 @@ TEST_F(DeliveryHttpTest, ListDeliveriesFiltersPaginatesAndIsolates) {
                           {hook.webhook_id()}, 3, kWait),
             3);
 
-  auto list = [&](const std::string& status, const std::string& type,
-                  int page, int limit, v1::ListDeliveriesResponse* out,
+  auto list = [&](const std::string& status, const std::string& type, int page,
+                  int limit, v1::ListDeliveriesResponse* out,
                   const std::string& key) {
     v1::ListDeliveriesRequest request;
     request.set_webhook_id(hook.webhook_id());
@@ -816,7 +819,8 @@ TEST_F(DeliveryHttpTest, FailedTestWebhookReportsTheFailureAndIsNotRetried) {
             StatusCode::NOT_FOUND);
 }
 
-// --- Auto-disable (its own server: a 3 s limit) -------------------------------
+// --- Auto-disable (its own server: a 3 s limit)
+// -------------------------------
 
 TEST(DeliveryAutoDisableTest, AnEndpointFailingLongerThanTheLimitIsDisabled) {
   absl::StatusOr<std::unique_ptr<DeliveryEnv>> env = DeliveryEnv::Create();
@@ -835,8 +839,8 @@ TEST(DeliveryAutoDisableTest, AnEndpointFailingLongerThanTheLimitIsDisabled) {
   Api& api = (*env)->api(0);
   const std::string key = account->admin_key;
   v1::CreateWebhookResponse hook;
-  ASSERT_TRUE(IsOk(CreateWebhook(api, key, (*receiver)->Url(),
-                                 {"follower.gained"}, &hook)));
+  ASSERT_TRUE(IsOk(
+      CreateWebhook(api, key, (*receiver)->Url(), {"follower.gained"}, &hook)));
   v1::PublishEventResponse published;
   ASSERT_TRUE(IsOk(Publish(api, key, FollowerGained("x"), &published)));
   absl::Time first_attempt = absl::Now();
@@ -868,8 +872,10 @@ TEST(DeliveryAutoDisableTest, AnEndpointFailingLongerThanTheLimitIsDisabled) {
   v1::Delivery d;
   EXPECT_TRUE(WaitForDeliveryStatus(
       api, key, hook.webhook_id(),
-      (*env)->db().Query("SELECT id FROM deliveries WHERE event_id = $1",
-                         {published.event().id()})
+      (*env)
+          ->db()
+          .Query("SELECT id FROM deliveries WHERE event_id = $1",
+                 {published.event().id()})
           .value()[0][0],
       "failed", kWait, &d))
       << d.ShortDebugString();

@@ -3,17 +3,17 @@
 // schedule parsing, the payload envelope, and the address policy.
 
 #include <arpa/inet.h>
-#include <map>
 #include <netinet/in.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
 #include "absl/time/time.h"
-#include "delivery/test_crypto.h"
 #include "delivery/payload.h"
 #include "delivery/retry_policy.h"
 #include "delivery/signing.h"
+#include "delivery/test_crypto.h"
 #include "domain/address_policy.h"
 #include "gtest/gtest.h"
 #include "leadrelay/v1/event.pb.h"
@@ -42,11 +42,11 @@ TEST(SigningTest, StandardWebhooksSignatureIsKeyedByTheDecodedSecret) {
   const std::string raw_key = "0123456789abcdef0123456789abcdef";
   const std::string secret = "whsec_" + Base64Encode(raw_key);
   const std::string body = R"({"x":1})";
-  std::string expected = "v1," + Base64Encode(HmacSha256Raw(
-                                     raw_key, "msg_1.1700000000." + body));
-  EXPECT_EQ(delivery::StandardWebhooksSignature(secret, "msg_1", 1700000000,
-                                                body),
-            expected);
+  std::string expected =
+      "v1," + Base64Encode(HmacSha256Raw(raw_key, "msg_1.1700000000." + body));
+  EXPECT_EQ(
+      delivery::StandardWebhooksSignature(secret, "msg_1", 1700000000, body),
+      expected);
   // The Standard Webhooks reference vector.
   EXPECT_EQ(delivery::StandardWebhooksSignature(
                 "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
@@ -59,17 +59,17 @@ TEST(SigningTest, SignedHeadersCarryBothSchemesAndEverySecretDuringRotation) {
   const std::string next = "whsec_" + Base64Encode("new-key-new-key-new-key!");
   const std::string old = "an-own-secret-of-32-characters!!";
   const std::string body = R"({"event":"dm.sent"})";
-  auto headers =
-      delivery::SignedHeaders({next, old}, "dlv_1", "dm.sent", 1700000001, body);
+  auto headers = delivery::SignedHeaders({next, old}, "dlv_1", "dm.sent",
+                                         1700000001, body);
   std::map<std::string, std::string> h(headers.begin(), headers.end());
-  EXPECT_EQ(h["X-LeadRelay-Signature"],
-            LowerHex(HmacSha256Raw(next, body)) + " " +
-                LowerHex(HmacSha256Raw(old, body)));
+  EXPECT_EQ(h["X-LeadRelay-Signature"], LowerHex(HmacSha256Raw(next, body)) +
+                                            " " +
+                                            LowerHex(HmacSha256Raw(old, body)));
   const std::string content = "dlv_1.1700000001." + body;
-  EXPECT_EQ(h["webhook-signature"],
-            "v1," + Base64Encode(HmacSha256Raw("new-key-new-key-new-key!",
-                                               content)) +
-                " v1," + Base64Encode(HmacSha256Raw(old, content)));
+  EXPECT_EQ(
+      h["webhook-signature"],
+      "v1," + Base64Encode(HmacSha256Raw("new-key-new-key-new-key!", content)) +
+          " v1," + Base64Encode(HmacSha256Raw(old, content)));
   EXPECT_EQ(h["webhook-id"], "dlv_1");
   EXPECT_EQ(h["X-LeadRelay-Delivery"], "dlv_1");
   EXPECT_EQ(h["webhook-timestamp"], "1700000001");
@@ -78,7 +78,8 @@ TEST(SigningTest, SignedHeadersCarryBothSchemesAndEverySecretDuringRotation) {
   EXPECT_EQ(h["Content-Type"], "application/json");
 }
 
-// --- Retry policy -------------------------------------------------------------
+// --- Retry policy
+// -------------------------------------------------------------
 
 RetryPolicy NoJitter(std::vector<absl::Duration> schedule) {
   RetryPolicy p;
@@ -106,8 +107,7 @@ TEST(RetryPolicyTest, Only2xxSucceeds) {
   RetryPolicy p = NoJitter({absl::Seconds(1)});
   absl::Time now = absl::FromUnixSeconds(1000);
   for (int status : {200, 201, 204, 299}) {
-    EXPECT_EQ(Decide(p, Http(status), 1, now, 0.5).verdict,
-              Verdict::kSucceeded)
+    EXPECT_EQ(Decide(p, Http(status), 1, now, 0.5).verdict, Verdict::kSucceeded)
         << status;
   }
   for (int status : {100, 301, 302, 304, 400, 401, 404, 429, 500, 503}) {
@@ -163,7 +163,8 @@ TEST(RetryPolicyTest, GoneDisablesTheEndpoint) {
 }
 
 TEST(RetryPolicyTest, ParseRetryAfter) {
-  absl::Time now = absl::FromUnixSeconds(1445412480);  // Wed, 21 Oct 2015 07:28:00
+  absl::Time now =
+      absl::FromUnixSeconds(1445412480);  // Wed, 21 Oct 2015 07:28:00
   EXPECT_EQ(delivery::ParseRetryAfter("120", now), absl::Seconds(120));
   EXPECT_EQ(delivery::ParseRetryAfter(" 3 ", now), absl::Seconds(3));
   EXPECT_EQ(delivery::ParseRetryAfter("Wed, 21 Oct 2015 07:28:30 GMT", now),
@@ -180,16 +181,17 @@ TEST(RetryPolicyTest, ParseSchedule) {
             (std::vector<absl::Duration>{absl::Minutes(1), absl::Minutes(5),
                                          absl::Minutes(30), absl::Hours(2),
                                          absl::Hours(12)}));
-  EXPECT_EQ(delivery::ParseSchedule("1s, 250ms"),
-            (std::vector<absl::Duration>{absl::Seconds(1),
-                                         absl::Milliseconds(250)}));
+  EXPECT_EQ(
+      delivery::ParseSchedule("1s, 250ms"),
+      (std::vector<absl::Duration>{absl::Seconds(1), absl::Milliseconds(250)}));
   EXPECT_FALSE(delivery::ParseSchedule("").has_value());
   EXPECT_FALSE(delivery::ParseSchedule("1m,banana").has_value());
   EXPECT_FALSE(delivery::ParseSchedule("0s").has_value());
   EXPECT_FALSE(delivery::ParseSchedule("-1m").has_value());
 }
 
-// --- Payload -------------------------------------------------------------------
+// --- Payload
+// -------------------------------------------------------------------
 
 TEST(PayloadTest, EnvelopeHasEveryFieldWithProtoNames) {
   v1::Event event;
@@ -232,9 +234,8 @@ TEST(PayloadTest, TestDeliveriesSayTestTrueAndStringsAreEscaped) {
   EXPECT_TRUE(f.at("test").bool_value());
   EXPECT_EQ(f.at("delivery_id").string_value(), "dlv_\\");
   EXPECT_EQ(f.at("account_id").string_value(), "acct\n\x01");
-  EXPECT_EQ(
-      f.at("data").struct_value().fields().at("message").string_value(),
-      "quote \" back \\ slash");
+  EXPECT_EQ(f.at("data").struct_value().fields().at("message").string_value(),
+            "quote \" back \\ slash");
 }
 
 TEST(PayloadTest, EventWithoutPayloadHasEmptyData) {
@@ -248,7 +249,8 @@ TEST(PayloadTest, EventWithoutPayloadHasEmptyData) {
   EXPECT_TRUE(json->fields().at("data").struct_value().fields().empty());
 }
 
-// --- Address policy -------------------------------------------------------------
+// --- Address policy
+// -------------------------------------------------------------
 
 TEST(AddressPolicyTest, ForbiddenLiteralsNameTheirRange) {
   struct Case {
@@ -256,21 +258,35 @@ TEST(AddressPolicyTest, ForbiddenLiteralsNameTheirRange) {
     const char* range_word;
   };
   const Case kCases[] = {
-      {"127.0.0.1", "loopback"},       {"127.255.255.254", "loopback"},
-      {"0.0.0.0", "this-network"},     {"10.0.0.1", "private"},
-      {"172.16.0.1", "private"},       {"172.31.255.255", "private"},
-      {"192.168.1.1", "private"},      {"169.254.169.254", "metadata"},
-      {"100.64.0.1", "NAT"},           {"100.127.255.255", "NAT"},
-      {"224.0.0.1", "multicast"},      {"239.255.255.250", "multicast"},
-      {"240.0.0.1", "reserved"},       {"255.255.255.255", "reserved"},
-      {"192.0.2.1", "documentation"},  {"198.51.100.7", "documentation"},
-      {"203.0.113.9", "documentation"}, {"198.18.0.1", "benchmarking"},
-      {"[::1]", "loopback"},           {"::", "unspecified"},
-      {"[fe80::1]", "link-local"},     {"[fc00::1]", "unique local"},
-      {"fd12:3456::1", "unique local"}, {"[ff02::1]", "multicast"},
-      {"[::ffff:127.0.0.1]", "loopback"}, {"::ffff:10.1.2.3", "private"},
+      {"127.0.0.1", "loopback"},
+      {"127.255.255.254", "loopback"},
+      {"0.0.0.0", "this-network"},
+      {"10.0.0.1", "private"},
+      {"172.16.0.1", "private"},
+      {"172.31.255.255", "private"},
+      {"192.168.1.1", "private"},
+      {"169.254.169.254", "metadata"},
+      {"100.64.0.1", "NAT"},
+      {"100.127.255.255", "NAT"},
+      {"224.0.0.1", "multicast"},
+      {"239.255.255.250", "multicast"},
+      {"240.0.0.1", "reserved"},
+      {"255.255.255.255", "reserved"},
+      {"192.0.2.1", "documentation"},
+      {"198.51.100.7", "documentation"},
+      {"203.0.113.9", "documentation"},
+      {"198.18.0.1", "benchmarking"},
+      {"[::1]", "loopback"},
+      {"::", "unspecified"},
+      {"[fe80::1]", "link-local"},
+      {"[fc00::1]", "unique local"},
+      {"fd12:3456::1", "unique local"},
+      {"[ff02::1]", "multicast"},
+      {"[::ffff:127.0.0.1]", "loopback"},
+      {"::ffff:10.1.2.3", "private"},
       {"[::ffff:169.254.169.254]", "metadata"},
-      {"[64:ff9b::a00:1]", "private"}, {"64:ff9b::7f00:1", "loopback"},
+      {"[64:ff9b::a00:1]", "private"},
+      {"64:ff9b::7f00:1", "loopback"},
       {"[2001:db8::1]", "documentation"},
       {"2002:7f00:1::", "loopback"},  // 6to4 of 127.0.0.1
   };

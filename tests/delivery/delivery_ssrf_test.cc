@@ -63,20 +63,22 @@ class DeliverySsrfTest : public ::testing::Test {
 
 TEST_F(DeliverySsrfTest, RegistrationRefusesEveryForbiddenRange) {
   const char* kHosts[] = {
-      "127.0.0.1",       "10.0.0.1",          "172.16.0.1",
-      "192.168.1.1",     "169.254.169.254",   "100.64.0.1",
-      "224.0.0.1",       "240.0.0.1",         "192.0.2.1",
-      "[::1]",           "[fe80::1]",         "[fc00::1]",
-      "[::ffff:127.0.0.1]", "[64:ff9b::a00:1]", "[2001:db8::1]",
-      "localhost",
+      "127.0.0.1",          "10.0.0.1",
+      "172.16.0.1",         "192.168.1.1",
+      "169.254.169.254",    "100.64.0.1",
+      "224.0.0.1",          "240.0.0.1",
+      "192.0.2.1",          "[::1]",
+      "[fe80::1]",          "[fc00::1]",
+      "[::ffff:127.0.0.1]", "[64:ff9b::a00:1]",
+      "[2001:db8::1]",      "localhost",
   };
   for (const char* host : kHosts) {
     for (const std::string& url :
          {absl::StrCat("https://", host, "/hook"),
           absl::StrCat("https://", host, ":8443/hook")}) {
       v1::CreateWebhookResponse created;
-      grpc::Status status = CreateWebhook(env_->api(), account_.admin_key,
-                                          url, {"lead.new"}, &created);
+      grpc::Status status = CreateWebhook(env_->api(), account_.admin_key, url,
+                                          {"lead.new"}, &created);
       EXPECT_EQ(status.error_code(), StatusCode::INVALID_ARGUMENT)
           << url << " -> " << itest::Describe(status);
     }
@@ -84,8 +86,7 @@ TEST_F(DeliverySsrfTest, RegistrationRefusesEveryForbiddenRange) {
   // Plain http to a public name is refused too (https only)...
   v1::CreateWebhookResponse created;
   EXPECT_EQ(CreateWebhook(env_->api(), account_.admin_key,
-                          "http://hooks.example.com/x", {"lead.new"},
-                          &created)
+                          "http://hooks.example.com/x", {"lead.new"}, &created)
                 .error_code(),
             StatusCode::INVALID_ARGUMENT);
   // ...and a public https URL is accepted.
@@ -121,25 +122,24 @@ TEST_F(DeliverySsrfTest, SendTimeCheckRefusesTheConnectedLoopbackAddress) {
   ASSERT_TRUE(account.ok());
   const std::string key = account->admin_key;
   v1::CreateWebhookResponse created;
-  ASSERT_TRUE(IsOk(CreateWebhook(env_->api(), key,
-                                 "https://hooks.example.com/z",
-                                 {"follower.gained"}, &created)));
+  ASSERT_TRUE(
+      IsOk(CreateWebhook(env_->api(), key, "https://hooks.example.com/z",
+                         {"follower.gained"}, &created)));
   // As if DNS had been rebound: the stored URL now reaches loopback.
   ASSERT_TRUE(env_->db()
                   .Exec("UPDATE webhooks SET url = $1 WHERE id = $2",
                         {(*receiver)->Url("/"), created.webhook_id()})
                   .ok());
   v1::PublishEventResponse published;
-  ASSERT_TRUE(IsOk(Publish(env_->api(), key, FollowerGained("ssrf"),
-                           &published)));
-  auto rows = env_->db().Query(
-      "SELECT id FROM deliveries WHERE event_id = $1",
-      {published.event().id()});
+  ASSERT_TRUE(
+      IsOk(Publish(env_->api(), key, FollowerGained("ssrf"), &published)));
+  auto rows = env_->db().Query("SELECT id FROM deliveries WHERE event_id = $1",
+                               {published.event().id()});
   ASSERT_TRUE(rows.ok() && rows->size() == 1);
   const std::string id = (*rows)[0][0];
   v1::Delivery d;
-  ASSERT_TRUE(WaitForDeliveryStatus(env_->api(), key, created.webhook_id(),
-                                    id, "failed", kWait, &d))
+  ASSERT_TRUE(WaitForDeliveryStatus(env_->api(), key, created.webhook_id(), id,
+                                    "failed", kWait, &d))
       << d.ShortDebugString();
   EXPECT_EQ((*receiver)->RequestCount(), 0u)
       << "the receiver on loopback was reached";

@@ -23,18 +23,30 @@ namespace {
 
 const char* ReasonPhrase(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 410: return "Gone";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Status";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 204:
+      return "No Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 410:
+      return "Gone";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Status";
   }
 }
 
@@ -278,8 +290,7 @@ bool HttpReceiver::HandleOne(int fd, int connection, std::string* buffer) {
         std::string(absl::StripAsciiWhitespace(
             absl::string_view(lines[i]).substr(colon + 1)));
   }
-  if (absl::AsciiStrToLower(request.Header("transfer-encoding")) ==
-      "chunked") {
+  if (absl::AsciiStrToLower(request.Header("transfer-encoding")) == "chunked") {
     std::optional<std::string> body = ReadChunked(fd, buffer);
     if (!body.has_value()) return false;
     request.body = *std::move(body);
@@ -307,13 +318,12 @@ bool HttpReceiver::HandleOne(int fd, int connection, std::string* buffer) {
   changed_.notify_all();
 
   Reply reply = NextReply(request);
-  bool keep_going =
-      reply.delay <= absl::ZeroDuration() || Pause(reply.delay);
+  bool keep_going = reply.delay <= absl::ZeroDuration() || Pause(reply.delay);
   bool answered = false;
   if (keep_going && !reply.close_without_answer) {
-    std::string response = absl::StrCat(
-        "HTTP/1.1 ", reply.status, " ", ReasonPhrase(reply.status),
-        "\r\nContent-Length: ", reply.body.size(), "\r\n");
+    std::string response =
+        absl::StrCat("HTTP/1.1 ", reply.status, " ", ReasonPhrase(reply.status),
+                     "\r\nContent-Length: ", reply.body.size(), "\r\n");
     for (const auto& [name, value] : reply.headers) {
       absl::StrAppend(&response, name, ": ", value, "\r\n");
     }

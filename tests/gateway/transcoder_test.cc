@@ -414,7 +414,9 @@ TEST(Response, MaxResponseBodySize) {
 TEST(Response, GarbageBytesAreAnError) {
   auto t = Make();
   EXPECT_FALSE(t->TranscodeResponse(*RouteOf(*t, "GET", "/v1/items/x"),
-                                    std::string("\x0a\x05" "ab", 4))
+                                    std::string("\x0a\x05"
+                                                "ab",
+                                                4))
                    .ok());
 }
 

@@ -136,9 +136,8 @@ TEST_F(EventWebhookApiTest, WebhookUrlsMustBeHttpsExceptForAllowedHosts) {
   absl::StatusOr<Account> account = NewAccount();
   ASSERT_TRUE(account.ok()) << account.status();
   v1::CreateWebhookResponse created;
-  for (const char* url :
-       {"http://example.com/hook", "ftp://example.com/hook", "example.com/hook",
-        "not a url", ""}) {
+  for (const char* url : {"http://example.com/hook", "ftp://example.com/hook",
+                          "example.com/hook", "not a url", ""}) {
     EXPECT_TRUE(
         HasError(CreateWebhook(account->admin_key, url, {"lead.new"}, &created),
                  StatusCode::INVALID_ARGUMENT, "invalid_request"))

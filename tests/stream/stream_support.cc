@@ -21,8 +21,7 @@ std::chrono::system_clock::time_point Deadline(absl::Duration in) {
 
 }  // namespace
 
-Subscription::Subscription(v1::EventService::Stub& stub,
-                           const std::string& key,
+Subscription::Subscription(v1::EventService::Stub& stub, const std::string& key,
                            const v1::StreamEventsRequest& request,
                            absl::Duration call_deadline) {
   context_.set_deadline(Deadline(call_deadline));
@@ -99,9 +98,9 @@ std::string Subscription::Summary() {
                                  " events, ", heartbeats_, " heartbeats)");
   if (!messages_.empty()) {
     const v1::StreamEventsResponse& last = messages_.back();
-    absl::StrAppend(&out, ", last: ",
-                    last.has_event() ? last.event().type() : "heartbeat",
-                    " cursor ", last.cursor());
+    absl::StrAppend(
+        &out, ", last: ", last.has_event() ? last.event().type() : "heartbeat",
+        " cursor ", last.cursor());
   }
   absl::StrAppend(&out, end_.has_value()
                             ? absl::StrCat(", ended ", Describe(*end_))
@@ -276,16 +275,16 @@ absl::StatusOr<std::unique_ptr<ExtraServer>> ExtraServer::Start(
     context.set_deadline(Deadline(absl::Seconds(1)));
     context.AddMetadata("authorization", absl::StrCat("Bearer ", probe_key));
     v1::GetMeResponse response;
-    last = server->api_->accounts->GetMe(&context, v1::GetMeRequest(),
-                                         &response);
+    last =
+        server->api_->accounts->GetMe(&context, v1::GetMeRequest(), &response);
     if (last.error_code() != grpc::StatusCode::UNAVAILABLE &&
         last.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
       return server;
     }
   }
-  return absl::UnavailableError(absl::StrCat(
-      "leadrelay-server on ", address, " not serving after 30 s (",
-      Describe(last), "); log:\n", server->LogTail()));
+  return absl::UnavailableError(
+      absl::StrCat("leadrelay-server on ", address, " not serving after 30 s (",
+                   Describe(last), "); log:\n", server->LogTail()));
 }
 
 ExtraServer::~ExtraServer() {
