@@ -13,7 +13,7 @@ LR_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
   postgresql-15 python3 python3-grpcio python3-protobuf curl
   python3-prometheus-client python3-yaml openssl
-  clang-14 libclang-rt-14-dev
+  clang-14 libclang-rt-14-dev clang-format-14
   bazel-bootstrap chromium
 )
 
