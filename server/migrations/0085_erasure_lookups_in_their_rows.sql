@@ -15,13 +15,7 @@ ALTER TABLE leads
   ADD COLUMN email_digest bytea;
 ALTER TABLE events ADD COLUMN lead_id text;
 
--- The columns are new, so these indexes start empty; building them scans
--- the tables once.
-CREATE INDEX leads_phone_digest ON leads (account_id, phone_digest)
-  WHERE phone_digest IS NOT NULL;
-CREATE INDEX leads_email_digest ON leads (account_id, email_digest)
-  WHERE email_digest IS NOT NULL;
-CREATE INDEX events_lead ON events (lead_id) WHERE lead_id IS NOT NULL;
+-- Their indexes: migration 0086.
 
 -- Migration 0082's helper, also writing each lead's contact digests ('' is
 -- no contact).

@@ -1,6 +1,10 @@
 // Versioned schema migrations, embedded in the binary from
 // server/migrations/*.sql and applied at start-up under an advisory lock, so
-// replicas starting together apply each one exactly once.
+// replicas starting together apply each one exactly once. Consecutive
+// migrations apply in one transaction; a file whose first line is
+// kNoTransactionMarker runs outside any, statement by statement (for
+// CREATE INDEX CONCURRENTLY, which lets writers go on while an index of a
+// large table is built).
 #ifndef LEADRELAY_SERVER_STORE_MIGRATIONS_H_
 #define LEADRELAY_SERVER_STORE_MIGRATIONS_H_
 
@@ -14,6 +18,8 @@ struct Migration {
   const char* name;
   const char* sql;
 };
+
+inline constexpr char kNoTransactionMarker[] = "-- leadrelay:no-transaction";
 
 // Generated at build time from server/migrations/NNNN_name.sql, in order.
 extern const Migration kMigrations[];
