@@ -13,6 +13,9 @@ LeadBatcher::LeadBatcher(Pool& pool, LeadBatcherOptions options)
   for (int i = 0; i < std::max(1, options_.writer_threads); ++i) {
     writers_.emplace_back([this] { WriteLoop(); });
   }
+  for (int i = 0; i < std::max(1, options_.completion_threads); ++i) {
+    completers_.emplace_back([this] { CompleteLoop(); });
+  }
 }
 
 LeadBatcher::~LeadBatcher() {
@@ -21,6 +24,11 @@ LeadBatcher::~LeadBatcher() {
     stopping_ = true;
   }
   for (std::thread& t : writers_) t.join();
+  {
+    absl::MutexLock lock(&written_mu_);
+    writers_stopped_ = true;
+  }
+  for (std::thread& t : completers_) t.join();
 }
 
 void LeadBatcher::Create(const std::string& account_id, int cost, NewLead lead,
@@ -77,14 +85,34 @@ void LeadBatcher::WriteLoop() {
     for (Request& r : batch) leads.push_back(std::move(r.lead));
     std::vector<absl::StatusOr<LeadInsert>> outcomes =
         Write(account_id, batch_cost, leads);
-    for (size_t i = 0; i < batch.size(); ++i) {
-      std::move(batch[i].done)(std::move(outcomes[i]));
+    {
+      absl::MutexLock lock(&mu_);
+      --account->writers;
+      MarkReady(account_id, *account);
+      if (account->writers == 0 && account->queued.empty()) {
+        accounts_.erase(account_id);
+      }
     }
-    absl::MutexLock lock(&mu_);
-    --account->writers;
-    MarkReady(account_id, *account);
-    if (account->writers == 0 && account->queued.empty()) {
-      accounts_.erase(account_id);
+    absl::MutexLock lock(&written_mu_);
+    written_.push_back({std::move(batch), std::move(outcomes)});
+  }
+}
+
+void LeadBatcher::CompleteLoop() {
+  for (;;) {
+    Written done;
+    {
+      absl::MutexLock lock(&written_mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(written_mu_) {
+        return writers_stopped_ || !written_.empty();
+      };
+      written_mu_.Await(absl::Condition(&ready));
+      if (written_.empty()) return;  // the writers are gone: nothing comes
+      done = std::move(written_.front());
+      written_.pop_front();
+    }
+    for (size_t i = 0; i < done.batch.size(); ++i) {
+      std::move(done.batch[i].done)(std::move(done.outcomes[i]));
     }
   }
 }
