@@ -7,8 +7,8 @@
 // No timer: a writer thread writes whatever an account has queued as soon
 // as that account's previous batch has committed. Callers only queue their
 // lead and a completion: no caller blocks, and no gRPC thread does database
-// work for other calls. The completions of a committed batch run on a
-// thread of their own, so the writer starts the account's next batch at
+// work for other calls. The completions of a committed batch run on
+// threads of their own, so the writer starts the account's next batch at
 // once (finishing a call costs ~40 us, most of it gRPC's send: run by the
 // writer, a batch of 16 kept the next one waiting ~0.5 ms, an eighth of the
 // cycle). At most `max_writers` batches of an account run at once; accounts
