@@ -9,12 +9,9 @@
 namespace leadrelay::store {
 
 LeadBatcher::LeadBatcher(Pool& pool, LeadBatcherOptions options)
-    : pool_(pool), options_(options) {
+    : pool_(pool), options_(options), finishers_(options.completion_threads) {
   for (int i = 0; i < std::max(1, options_.writer_threads); ++i) {
     writers_.emplace_back([this] { WriteLoop(); });
-  }
-  for (int i = 0; i < std::max(1, options_.completion_threads); ++i) {
-    completers_.emplace_back([this] { CompleteLoop(); });
   }
 }
 
@@ -24,11 +21,6 @@ LeadBatcher::~LeadBatcher() {
     stopping_ = true;
   }
   for (std::thread& t : writers_) t.join();
-  {
-    absl::MutexLock lock(&written_mu_);
-    writers_stopped_ = true;
-  }
-  for (std::thread& t : completers_) t.join();
 }
 
 void LeadBatcher::Create(const std::string& account_id, int cost, NewLead lead,
@@ -93,27 +85,12 @@ void LeadBatcher::WriteLoop() {
         accounts_.erase(account_id);
       }
     }
-    absl::MutexLock lock(&written_mu_);
-    written_.push_back({std::move(batch), std::move(outcomes)});
-  }
-}
-
-void LeadBatcher::CompleteLoop() {
-  for (;;) {
-    Written done;
-    {
-      absl::MutexLock lock(&written_mu_);
-      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(written_mu_) {
-        return writers_stopped_ || !written_.empty();
-      };
-      written_mu_.Await(absl::Condition(&ready));
-      if (written_.empty()) return;  // the writers are gone: nothing comes
-      done = std::move(written_.front());
-      written_.pop_front();
-    }
-    for (size_t i = 0; i < done.batch.size(); ++i) {
-      std::move(done.batch[i].done)(std::move(done.outcomes[i]));
-    }
+    finishers_.Post(
+        [batch = std::move(batch), outcomes = std::move(outcomes)]() mutable {
+          for (size_t i = 0; i < batch.size(); ++i) {
+            std::move(batch[i].done)(std::move(outcomes[i]));
+          }
+        });
   }
 }
 

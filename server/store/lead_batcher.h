@@ -25,6 +25,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "common/task_threads.h"
 #include "store/leads_repo.h"
 #include "store/pg.h"
 
@@ -59,7 +60,7 @@ class LeadBatcher {
 
   // Stores `lead` (validated and prepared) of `account_id` for `cost`
   // credits with its lead.new event; see CreateLeads for the outcomes.
-  // `done` runs on the writer thread.
+  // `done` runs on one of the finishing threads.
   void Create(const std::string& account_id, int cost, NewLead lead, Done done);
 
  private:
@@ -75,8 +76,6 @@ class LeadBatcher {
   };
 
   void WriteLoop();
-  // Runs the completions of written batches.
-  void CompleteLoop();
   // Lists the account in ready_ if it has leads queued and may take another
   // writer.
   void MarkReady(const std::string& account_id, Account& account)
@@ -96,17 +95,11 @@ class LeadBatcher {
   // Accounts with leads queued and a free writer slot, oldest first.
   std::deque<std::string> ready_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Finish the calls of written batches, so that an account's next batch
+  // need not wait for them. Declared before the writers, so it outlives
+  // them and runs what they posted last.
+  TaskThreads finishers_;
   std::vector<std::thread> writers_;
-
-  // A written batch and each request's outcome, waiting for CompleteLoop.
-  struct Written {
-    std::vector<Request> batch;
-    std::vector<absl::StatusOr<LeadInsert>> outcomes;
-  };
-  absl::Mutex written_mu_;
-  std::deque<Written> written_ ABSL_GUARDED_BY(written_mu_);
-  bool writers_stopped_ ABSL_GUARDED_BY(written_mu_) = false;
-  std::vector<std::thread> completers_;
 };
 
 }  // namespace leadrelay::store

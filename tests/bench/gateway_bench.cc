@@ -36,6 +36,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "http_client.h"
 #include "leadrelay/v1/account.grpc.pb.h"
 #include "leadrelay/v1/lead.grpc.pb.h"
@@ -373,5 +374,7 @@ int main(int argc, char** argv) {
       "REST gateway vs direct gRPC: GetLead and GetMe throughput and "
       "latency. See the file comment.");
   absl::ParseCommandLine(argc, argv);
+  absl::SetMutexDeadlockDetectionMode(
+      absl::OnDeadlockCycle::kIgnore);  // see grpc_bench.cc
   return leadrelay::bench::Main();
 }

@@ -358,5 +358,7 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "StreamEvents fan-out benchmark: many subscribers, fixed publish rate");
   absl::ParseCommandLine(argc, argv);
+  absl::SetMutexDeadlockDetectionMode(
+      absl::OnDeadlockCycle::kIgnore);  // see grpc_bench.cc
   return leadrelay::bench::Run();
 }

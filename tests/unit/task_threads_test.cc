@@ -1,0 +1,46 @@
+// The threads LeadBatcher finishes calls on: tasks run on several threads
+// at once, and what is queued when the pool goes still runs (a written
+// lead's call always finishes).
+#include "common/task_threads.h"
+
+#include <atomic>
+
+#include "absl/synchronization/notification.h"
+#include "gtest/gtest.h"
+
+namespace leadrelay {
+namespace {
+
+TEST(TaskThreadsTest, EveryQueuedTaskRunsBeforeThePoolGoes) {
+  std::atomic<int> ran{0};
+  absl::Notification release;
+  {
+    TaskThreads threads(2);
+    // Both threads are held, so the rest is still queued at destruction.
+    for (int i = 0; i < 2; ++i) {
+      threads.Post([&] { release.WaitForNotification(); });
+    }
+    for (int i = 0; i < 100; ++i) threads.Post([&] { ++ran; });
+    release.Notify();
+  }
+  EXPECT_EQ(ran.load(), 100);
+}
+
+TEST(TaskThreadsTest, ABusyThreadLeavesTheNextTaskToAnother) {
+  TaskThreads threads(2);
+  absl::Notification release, second_ran;
+  threads.Post([&] { release.WaitForNotification(); });
+  threads.Post([&] { second_ran.Notify(); });
+  second_ran.WaitForNotification();  // would hang on a single thread
+  release.Notify();
+}
+
+TEST(TaskThreadsTest, ATaskMayPostAnother) {
+  absl::Notification inner_ran;
+  TaskThreads threads(1);
+  threads.Post([&] { threads.Post([&] { inner_ran.Notify(); }); });
+  inner_ran.WaitForNotification();
+}
+
+}  // namespace
+}  // namespace leadrelay
