@@ -126,6 +126,53 @@ TEST_F(LeadBatchTest, ConcurrentRetriesOfSeveralExternalIdsChargeEachOnce) {
   EXPECT_EQ(StoredCredits(account->id), 100 - kExternalIds);
 }
 
+// A batch travels to PostgreSQL as arrays: text that array literals would
+// have to quote or escape is stored, matched and read back as sent.
+TEST_F(LeadBatchTest, ConcurrentCreatesKeepEveryCharacterOfTheirFields) {
+  const std::vector<std::string> awkward = {
+      "quote \" inside",
+      "back\\slash",
+      "comma, and {braces}",
+      "NULL",
+      "",
+      " padded ",
+      "Mthatha \xe2\x80\x94 \xc3\x91\xc3\xa9 \xe6\x97\xa5",
+      "{\"x\\\\\"}"};
+  absl::StatusOr<Account> account = NewAccount("enterprise", 100);
+  ASSERT_TRUE(account.ok()) << account.status();
+  std::vector<v1::Lead> leads;
+  for (size_t i = 0; i < awkward.size(); ++i) {
+    v1::Lead lead = SampleLead();
+    lead.set_external_id(awkward[i].empty() ? "" : "ext " + awkward[i]);
+    lead.set_suburb(awkward[i]);
+    lead.set_last_name(awkward[i]);
+    leads.push_back(lead);
+  }
+  std::vector<v1::Lead> created;
+  std::vector<grpc::Status> statuses =
+      CreateAtOnce(account->admin_key, leads, &created);
+  for (size_t i = 0; i < leads.size(); ++i) {
+    ASSERT_TRUE(IsOk(statuses[i])) << "lead " << i;
+    EXPECT_EQ(SqlInt("SELECT count(*) FROM leads WHERE account_id = $1 "
+                     "AND id = $2 AND suburb = $3 AND "
+                     "coalesce(external_id, '') = $4",
+                     {account->id, created[i].id(), awkward[i],
+                      leads[i].external_id()}),
+              1)
+        << "the columns of lead " << i << " hold what was sent";
+    v1::Lead stored;
+    ASSERT_TRUE(IsOk(GetLead(account->admin_key, created[i].id(), &stored)));
+    EXPECT_EQ(stored.suburb(), awkward[i]);
+    EXPECT_EQ(stored.last_name(), awkward[i]);
+    if (leads[i].external_id().empty()) continue;
+    v1::Lead again;
+    ASSERT_TRUE(IsOk(CreateLead(account->admin_key, leads[i], &again)));
+    EXPECT_EQ(again.id(), created[i].id())
+        << "a retry of lead " << i << " finds it by its external_id";
+  }
+  EXPECT_EQ(Count("leads", account->id), static_cast<int64_t>(leads.size()));
+}
+
 TEST_F(LeadBatchTest, ConcurrentCreatesOfTwoAccountsStayApart) {
   absl::StatusOr<Account> rich = NewAccount("enterprise", 100);
   absl::StatusOr<Account> broke = NewAccount("enterprise", 0);
