@@ -1,9 +1,7 @@
 #include "delivery/rest_world.h"
 
 #include <algorithm>
-#include <chrono>
 #include <iostream>
-#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -55,18 +53,12 @@ absl::StatusOr<RestWorld> StartRestWorld(
   flags.push_back(absl::StrCat("--descriptor_set=", LEADRELAY_DESCRIPTOR_SET));
   absl::StatusOr<int> server = world.env->StartServer(flags);
   if (!server.ok()) return server.status();
-  // The gateway starts after the gRPC server the env waited for: a bounded
-  // poll of a start-up.
-  auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::seconds(kGatewaySeconds);
-  while (gateway::testing::Fetch(*port, "GET", "/openapi.json").status != 200) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return absl::UnavailableError(
-          absl::StrCat("REST gateway not serving on port ", *port, "; ",
-                       world.env->LogTails()));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  // The gateway starts after the gRPC server the env waited for.
+  DeliveryEnv* env_of_world = world.env.get();
+  absl::Status serving = gateway::testing::AwaitRestGateway(
+      *port, kGatewaySeconds, [] { return true; },
+      [env_of_world] { return env_of_world->LogTails(); });
+  if (!serving.ok()) return serving;
   return world;
 }
 

@@ -32,6 +32,7 @@
 namespace leadrelay::itest {
 namespace {
 
+using ::leadrelay::gateway::testing::AwaitRestGateway;
 using ::leadrelay::gateway::testing::Fetch;
 using ::leadrelay::gateway::testing::HttpResponse;
 using ::testing::HasSubstr;
@@ -150,24 +151,9 @@ class HardeningServerTest : public ::testing::Test {
     server_ = *std::move(process);
     api_ = std::make_unique<Api>(
         grpc::CreateChannel(grpc_address, grpc::InsecureChannelCredentials()));
-    // Ready once the gateway answers (it starts after the gRPC server): a
-    // bounded poll of a start-up.
-    const auto deadline = std::chrono::steady_clock::now() +
-                          std::chrono::seconds(kReadinessSeconds);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (!server_->IsRunning()) {
-        return absl::UnavailableError(
-            absl::StrCat("leadrelay-server ", server_->ExitDescription(),
-                         " during start-up; log:\n", FileTail(log_path, 40)));
-      }
-      if (Fetch(port_, "GET", "/openapi.json").status == 200) {
-        return absl::OkStatus();
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return absl::UnavailableError(absl::StrCat("not serving after ",
-                                               kReadinessSeconds, " s; log:\n",
-                                               FileTail(log_path, 40)));
+    return AwaitRestGateway(
+        port_, kReadinessSeconds, [] { return server_->IsRunning(); },
+        [log_path] { return FileTail(log_path, 40); });
   }
 
   static absl::StatusOr<Account> Bootstrap(const std::string& name,

@@ -6,7 +6,9 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -153,6 +155,26 @@ HttpResponse Fetch(int port, const std::string& method,
     return {};
   auto r = conn->Read();
   return r ? *r : HttpResponse{};
+}
+
+absl::Status AwaitRestGateway(int port, int seconds,
+                              const std::function<bool()>& running,
+                              const std::function<std::string()>& log) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!running()) {
+      return absl::UnavailableError(absl::StrCat(
+          "leadrelay-server stopped during start-up; log:\n", log()));
+    }
+    if (Fetch(port, "GET", "/openapi.json").status == 200) {
+      return absl::OkStatus();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return absl::UnavailableError(
+      absl::StrCat("REST gateway not serving on 127.0.0.1:", port, " after ",
+                   seconds, " s; log:\n", log()));
 }
 
 }  // namespace leadrelay::gateway::testing

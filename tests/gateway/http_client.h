@@ -3,11 +3,14 @@
 #ifndef LEADRELAY_TESTS_GATEWAY_HTTP_CLIENT_H_
 #define LEADRELAY_TESTS_GATEWAY_HTTP_CLIENT_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "absl/status/status.h"
 
 namespace leadrelay::gateway::testing {
 
@@ -53,6 +56,14 @@ class HttpConnection {
 HttpResponse Fetch(int port, const std::string& method,
                    const std::string& target, const std::string& body = "",
                    const std::vector<std::string>& headers = {});
+
+// Waits until the REST gateway on `port` answers GET /openapi.json (a
+// server's in-process gateway starts after its gRPC server): a bounded poll
+// of a start-up, not synchronisation in a test. `running` tells whether the
+// server is still up; `log` gives what the error should show of it.
+absl::Status AwaitRestGateway(int port, int seconds,
+                              const std::function<bool()>& running,
+                              const std::function<std::string()>& log);
 
 // The raw text of a request.
 std::string RequestText(const std::string& method, const std::string& target,

@@ -4,12 +4,10 @@
 //
 // Needs LEADRELAY_SERVER_BIN and LEADRELAY_TEST_PG_URL (see tests/CMakeLists).
 
-#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -32,6 +30,7 @@ namespace {
 
 using ::google::protobuf::Struct;
 using ::google::protobuf::Value;
+using ::leadrelay::gateway::testing::AwaitRestGateway;
 using ::leadrelay::gateway::testing::Fetch;
 using ::leadrelay::gateway::testing::HttpConnection;
 using ::leadrelay::gateway::testing::HttpResponse;
@@ -180,24 +179,9 @@ class ServerRestTest : public ::testing::Test {
     if (!process.ok()) return process.status();
     server_ = *std::move(process);
 
-    // Ready once the gateway answers; it starts after the gRPC server. The
-    // probe is a bounded poll of a start-up, not synchronisation in a test.
-    const auto deadline = std::chrono::steady_clock::now() +
-                          std::chrono::seconds(kReadinessSeconds);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (!server_->IsRunning()) {
-        return absl::UnavailableError(
-            absl::StrCat("leadrelay-server ", server_->ExitDescription(),
-                         " during start-up; log:\n", FileTail(log_path, 40)));
-      }
-      if (Fetch(port_, "GET", "/openapi.json").status == 200) {
-        return absl::OkStatus();
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return absl::UnavailableError(
-        absl::StrCat("REST gateway not serving on 127.0.0.1:", port_, " after ",
-                     kReadinessSeconds, " s; log:\n", FileTail(log_path, 40)));
+    return AwaitRestGateway(
+        port_, kReadinessSeconds, [] { return server_->IsRunning(); },
+        [log_path] { return FileTail(log_path, 40); });
   }
 
   static absl::StatusOr<Account> Bootstrap(const std::string& name,

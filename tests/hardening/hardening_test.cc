@@ -37,6 +37,7 @@
 namespace leadrelay::itest {
 namespace {
 
+using ::leadrelay::gateway::testing::AwaitRestGateway;
 using ::leadrelay::gateway::testing::Fetch;
 using ::leadrelay::gateway::testing::HttpResponse;
 using ::testing::HasSubstr;
@@ -178,21 +179,9 @@ class HardeningTest : public ::testing::Test {
     args.SetMaxReceiveMessageSize(8 << 20);
     api_ = std::make_unique<Api>(grpc::CreateCustomChannel(
         grpc_address, grpc::InsecureChannelCredentials(), args));
-    // A bounded poll of a start-up, not synchronisation in a test.
-    auto deadline = std::chrono::steady_clock::now() +
-                    std::chrono::seconds(kReadinessSeconds);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (!server_->IsRunning()) {
-        return absl::UnavailableError(
-            absl::StrCat("server ", server_->ExitDescription(), "; log:\n",
-                         FileTail(server_->log_path(), 40)));
-      }
-      if (Fetch(http_port_, "GET", "/openapi.json").status == 200) {
-        return absl::OkStatus();
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return absl::UnavailableError("server not ready");
+    return AwaitRestGateway(
+        http_port_, kReadinessSeconds, [] { return server_->IsRunning(); },
+        [] { return FileTail(server_->log_path(), 40); });
   }
 
   static HttpResponse Rest(const std::string& method, const std::string& target,
