@@ -6,22 +6,34 @@
 namespace leadrelay {
 
 TaskThreads::TaskThreads(int threads) {
+  absl::MutexLock lock(&join_mu_);
   for (int i = 0; i < std::max(1, threads); ++i) {
     threads_.emplace_back([this] { Loop(); });
   }
 }
 
-TaskThreads::~TaskThreads() {
+TaskThreads::~TaskThreads() { Stop(); }
+
+void TaskThreads::Post(Task task) {
+  absl::MutexLock lock(&mu_);
+  if (stopped_) return;
+  queued_.push_back(std::move(task));
+}
+
+void TaskThreads::Stop() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
-  for (std::thread& t : threads_) t.join();
-}
-
-void TaskThreads::Post(Task task) {
+  // Joined by the first caller; a second one returns at once.
+  std::vector<std::thread> threads;
+  {
+    absl::MutexLock lock(&join_mu_);
+    threads.swap(threads_);
+  }
+  for (std::thread& t : threads) t.join();
   absl::MutexLock lock(&mu_);
-  queued_.push_back(std::move(task));
+  stopped_ = true;
 }
 
 void TaskThreads::Loop() {

@@ -21,20 +21,27 @@ class TaskThreads {
   using Task = absl::AnyInvocable<void() &&>;
 
   explicit TaskThreads(int threads);
-  // Runs what is queued, then joins: a posted task always runs.
+  // Stops (below).
   ~TaskThreads();
   TaskThreads(const TaskThreads&) = delete;
   TaskThreads& operator=(const TaskThreads&) = delete;
 
+  // Runs `task` on one of the threads, unless they have stopped.
   void Post(Task task);
+  // Runs what is queued, then joins the threads: a task posted before
+  // always runs; one posted after is dropped.
+  void Stop();
 
  private:
   void Loop();
 
   absl::Mutex mu_;
   std::deque<Task> queued_ ABSL_GUARDED_BY(mu_);
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::vector<std::thread> threads_;  // last: started once the rest is ready
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;  // drain, then end
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;   // joined: drop new tasks
+  absl::Mutex join_mu_;
+  // Last: started once the rest is ready.
+  std::vector<std::thread> threads_ ABSL_GUARDED_BY(join_mu_);
 };
 
 }  // namespace leadrelay

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <deque>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -295,15 +296,14 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* RefuseStream(grpc::Status status) {
 }
 
 EventHub::EventHub(store::Pool& pool, HubOptions options)
-    : pool_(pool), options_(std::move(options)) {}
+    : pool_(pool),
+      options_(std::move(options)),
+      workers_(options_.worker_threads) {}
 
 EventHub::~EventHub() { Shutdown(); }
 
 void EventHub::Start() {
-  for (int i = 0; i < options_.worker_threads; ++i) {
-    threads_.emplace_back([this] { WorkerLoop(); });
-  }
-  threads_.emplace_back([this] { TimerLoop(); });
+  timer_ = std::thread([this] { TimerLoop(); });
 }
 
 void EventHub::Shutdown() {
@@ -330,11 +330,11 @@ void EventHub::Shutdown() {
     Pump(s);
   }
   {
-    absl::MutexLock lock(&tasks_mu_);
-    stop_workers_ = true;
+    absl::MutexLock lock(&timer_mu_);
+    stop_timer_ = true;
   }
-  for (auto& t : threads_) t.join();
-  threads_.clear();
+  if (timer_.joinable()) timer_.join();
+  workers_.Stop();  // after the timer, whose ticks post work
 }
 
 int EventHub::open_streams() const {
@@ -362,35 +362,13 @@ size_t EventHub::ReserveQueueBytes(size_t want) {
   return TakeBudget(budget_.queues, options_.total_max_bytes / 2, want);
 }
 
-void EventHub::Post(std::function<void()> task) {
-  absl::MutexLock lock(&tasks_mu_);
-  tasks_.push_back(std::move(task));
-}
-
-void EventHub::WorkerLoop() {
-  for (;;) {
-    std::function<void()> task;
-    {
-      absl::MutexLock lock(&tasks_mu_);
-      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(tasks_mu_) {
-        return stop_workers_ || !tasks_.empty();
-      };
-      tasks_mu_.Await(absl::Condition(&ready));
-      if (tasks_.empty()) return;  // stopping and drained
-      task = std::move(tasks_.front());
-      tasks_.pop_front();
-    }
-    task();
-  }
-}
-
 void EventHub::TimerLoop() {
   for (;;) {
     {
-      absl::MutexLock lock(&tasks_mu_);
-      tasks_mu_.AwaitWithTimeout(absl::Condition(&stop_workers_),
+      absl::MutexLock lock(&timer_mu_);
+      timer_mu_.AwaitWithTimeout(absl::Condition(&stop_timer_),
                                  options_.poll_interval);
-      if (stop_workers_) return;
+      if (stop_timer_) return;
     }
     Tick();
   }
@@ -464,7 +442,7 @@ void EventHub::ScheduleFetch(const std::shared_ptr<Feed>& feed) {
     }
     feed->fetching = true;
   }
-  Post([this, feed] { Fetch(feed); });
+  workers_.Post([this, feed] { Fetch(feed); });
 }
 
 void EventHub::Fetch(const std::shared_ptr<Feed>& feed) {
@@ -616,7 +594,7 @@ void EventHub::Pump(const std::shared_ptr<Stream>& s) {
           if (next == Next::kBehind) {
             if (!s->catching_up) {
               s->catching_up = true;
-              Post([this, s] { CatchUp(s); });
+              workers_.Post([this, s] { CatchUp(s); });
             }
             return;
           }
@@ -763,7 +741,7 @@ void EventHub::Release(const std::shared_ptr<Stream>& s) {
     }
   }
   // The ring's memory goes back to the system, not just to the allocator.
-  if (feed_dropped) Post([] { ReleaseFreeMemory(); });
+  if (feed_dropped) workers_.Post([] { ReleaseFreeMemory(); });
 }
 
 EventHub::PendingStream EventHub::NewPendingStream() {

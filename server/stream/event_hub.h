@@ -25,9 +25,6 @@
 #define LEADRELAY_SERVER_STREAM_EVENT_HUB_H_
 
 #include <atomic>
-#include <condition_variable>
-#include <deque>
-#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -38,6 +35,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "auth/authorizer.h"
+#include "common/task_threads.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/server_callback.h"
 #include "leadrelay/v1/event.pb.h"
@@ -129,8 +127,6 @@ class EventHub {
   // Takes up to `want` bytes of the process's queue budget; returns them.
   size_t ReserveQueueBytes(size_t want);
   void Tick();
-  void Post(std::function<void()> task);
-  void WorkerLoop();
   void TimerLoop();
 
   store::Pool& pool_;
@@ -143,10 +139,11 @@ class EventHub {
   std::map<std::string, int> streams_per_key_ ABSL_GUARDED_BY(mu_);
   int open_streams_ ABSL_GUARDED_BY(mu_) = 0;
 
-  absl::Mutex tasks_mu_;
-  std::deque<std::function<void()>> tasks_ ABSL_GUARDED_BY(tasks_mu_);
-  bool stop_workers_ ABSL_GUARDED_BY(tasks_mu_) = false;
-  std::vector<std::thread> threads_;
+  // Fetches, catch-ups and memory release, off gRPC's threads.
+  TaskThreads workers_;
+  absl::Mutex timer_mu_;
+  bool stop_timer_ ABSL_GUARDED_BY(timer_mu_) = false;
+  std::thread timer_;
 };
 
 // A reactor that finishes at once with `status`: for refused streams.

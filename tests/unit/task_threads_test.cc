@@ -1,6 +1,7 @@
-// The threads LeadBatcher finishes calls on: tasks run on several threads
-// at once, and what is queued when the pool goes still runs (a written
-// lead's call always finishes).
+// The threads LeadBatcher finishes calls on and the stream hub fetches on:
+// tasks run on several threads at once, what is queued when the pool stops
+// still runs (a written lead's call always finishes), and what is posted
+// after it stopped is dropped.
 #include "common/task_threads.h"
 
 #include <atomic>
@@ -40,6 +41,17 @@ TEST(TaskThreadsTest, ATaskMayPostAnother) {
   TaskThreads threads(1);
   threads.Post([&] { threads.Post([&] { inner_ran.Notify(); }); });
   inner_ran.WaitForNotification();
+}
+
+TEST(TaskThreadsTest, WhatIsPostedAfterStopIsDropped) {
+  std::atomic<int> ran{0};
+  TaskThreads threads(2);
+  threads.Post([&] { ++ran; });
+  threads.Stop();
+  EXPECT_EQ(ran.load(), 1) << "queued before Stop: run";
+  threads.Post([&] { ++ran; });
+  threads.Stop();  // a second Stop is harmless
+  EXPECT_EQ(ran.load(), 1) << "posted after Stop: dropped";
 }
 
 }  // namespace
