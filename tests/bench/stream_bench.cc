@@ -2,10 +2,12 @@
 //
 // Opens --subscribers streams with the callback client API (a few channels,
 // --subscribers_per_channel streams each), publishes dm.sent events at a
-// fixed --rate for --seconds with the publish time in the message, and
-// prints publish-to-receive latency percentiles, messages/s delivered and
-// the server's VmRSS (--server_pid). With --rate=0 the subscribers stay idle
-// and only the RSS is reported.
+// fixed --rate for --seconds with the publish time and the event's number
+// in the message, and prints publish-to-receive latency percentiles (from
+// before the PublishEvent call), the PublishEvent round trip, the
+// commit-to-receive latency (from PublishEvent's return: what the stream
+// itself adds), messages/s delivered and the server's VmRSS (--server_pid).
+// With --rate=0 the subscribers stay idle and only the RSS is reported.
 
 #include <grpcpp/grpcpp.h>
 #include <sys/resource.h>
@@ -19,6 +21,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -27,6 +30,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -140,9 +144,17 @@ class Subscriber : public grpc::ClientReadReactor<StreamEventsResponse> {
                   message_.event().lead_enriched().posts_size() > 0
               ? message_.event().lead_enriched().posts(0).text()
               : message_.event().dm().message();
+      const int64_t now = NowNanos();
       int64_t sent = 0;
-      if (absl::ConsumePrefix(&text, kTag) && absl::SimpleAtoi(text, &sent)) {
-        shared_->latency.Add(NowNanos() - sent);
+      std::pair<absl::string_view, absl::string_view> parts =
+          absl::StrSplit(text, absl::MaxSplits('/', 1));
+      if (absl::ConsumePrefix(&parts.first, kTag) &&
+          absl::SimpleAtoi(parts.first, &sent)) {
+        shared_->latency.Add(now - sent);
+      }
+      int64_t number = -1;
+      if (absl::SimpleAtoi(parts.second, &number) && number >= 0) {
+        received_.push_back({number, now});
       }
       shared_->delivered.fetch_add(1, std::memory_order_relaxed);
     } else {
@@ -165,7 +177,14 @@ class Subscriber : public grpc::ClientReadReactor<StreamEventsResponse> {
 
   void Cancel() { context_.TryCancel(); }
 
+  // (event number, arrival) of each numbered event; read once the stream
+  // has ended or every expected message arrived.
+  const std::vector<std::pair<int64_t, int64_t>>& received() const {
+    return received_;
+  }
+
  private:
+  std::vector<std::pair<int64_t, int64_t>> received_;
   Shared* shared_;
   grpc::ClientContext context_;
   StreamEventsResponse message_;
@@ -295,6 +314,9 @@ int Run() {
     const absl::Time t0 = absl::Now() + absl::Milliseconds(100);
     std::atomic<int64_t> published{0};
     std::atomic<int64_t> late{0};
+    // When each event's PublishEvent returned (0: it failed).
+    std::vector<std::atomic<int64_t>> committed(total);
+    Histogram round_trip;
     std::vector<std::thread> threads;
     for (int p = 0; p < publishers; ++p) {
       threads.emplace_back([&, p] {
@@ -310,7 +332,12 @@ int Run() {
           } else if (wait < -interval) {
             late.fetch_add(1);
           }
-          if (PublishAt(*stub, key, absl::StrCat(kTag, NowNanos()), nullptr)) {
+          const int64_t start = NowNanos();
+          if (PublishAt(*stub, key, absl::StrCat(kTag, start, "/", i),
+                        nullptr)) {
+            const int64_t end = NowNanos();
+            committed[i].store(end);
+            round_trip.Add(end - start);
             published.fetch_add(1);
           }
         }
@@ -342,6 +369,26 @@ int Run() {
         shared->latency.QuantileMs(0.90), shared->latency.QuantileMs(0.99),
         shared->latency.QuantileMs(0.999), shared->latency.QuantileMs(1.0),
         static_cast<long long>(shared->latency.count()), rss_peak / 1024.0);
+    // The stream's own part: from the commit (PublishEvent returned) to
+    // arrival. An event can arrive before its publisher sees the reply: 0.
+    Histogram after_commit;
+    if (all) {
+      for (const auto& sub : subs) {
+        for (const auto& [number, arrived] : sub->received()) {
+          if (number >= total) continue;
+          const int64_t at = committed[number].load();
+          if (at > 0) after_commit.Add(arrived - at);
+        }
+      }
+    }
+    std::printf(
+        "[%s] PublishEvent round trip: p50 %.2f ms, p99 %.2f ms; "
+        "commit-to-receive (from PublishEvent's return): p50 %.2f ms, p90 "
+        "%.2f ms, p99 %.2f ms, max %.2f ms (%lld samples)\n",
+        label.c_str(), round_trip.QuantileMs(0.50), round_trip.QuantileMs(0.99),
+        after_commit.QuantileMs(0.50), after_commit.QuantileMs(0.90),
+        after_commit.QuantileMs(0.99), after_commit.QuantileMs(1.0),
+        static_cast<long long>(after_commit.count()));
   }
   for (auto& s : subs) s->Cancel();
   WaitFor([&] { return shared->ended.load() >= n; }, absl::Seconds(60));
