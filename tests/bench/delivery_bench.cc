@@ -25,7 +25,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "delivery/http_receiver.h"
+#include "bench/http_sink.h"
 #include "grpcpp/grpcpp.h"
 #include "leadrelay/v1/event.grpc.pb.h"
 #include "leadrelay/v1/webhook.grpc.pb.h"
@@ -45,8 +45,8 @@ ABSL_FLAG(std::string, after_publish, "",
 
 namespace {
 
-using leadrelay::dtest::HttpReceiver;
-using leadrelay::dtest::ReceivedRequest;
+using leadrelay::bench::Arrival;
+using leadrelay::bench::HttpSink;
 namespace v1 = leadrelay::v1;
 
 // User + system CPU of this process so far.
@@ -63,14 +63,6 @@ void Authorize(grpc::ClientContext* context, const std::string& key) {
                         std::chrono::seconds(30));
 }
 
-std::string JsonField(const std::string& body, const std::string& name) {
-  std::string key = "\"" + name + "\":\"";
-  size_t at = body.find(key);
-  if (at == std::string::npos) return "";
-  at += key.size();
-  return body.substr(at, body.find('"', at) - at);
-}
-
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -79,7 +71,7 @@ double Percentile(std::vector<double> v, double p) {
 }
 
 int Run() {
-  auto receiver = HttpReceiver::Start();
+  auto receiver = HttpSink::Start();
   if (!receiver.ok()) {
     std::fprintf(stderr, "receiver: %s\n",
                  std::string(receiver.status().message()).c_str());
@@ -164,17 +156,16 @@ int Run() {
     cpu_before = OwnCpu();
   }
   size_t expected = committed.size() * hook_ids.size() / keys.size();
-  bool all = (*receiver)->WaitForRequests(expected, absl::Seconds(120));
+  bool all = (*receiver)->WaitForArrivals(expected, absl::Seconds(120));
 
-  std::vector<ReceivedRequest> requests = (*receiver)->Requests();
+  std::vector<Arrival> requests = (*receiver)->Arrivals();
   std::map<std::string, absl::Time> first_attempt;  // delivery id -> arrival
   std::map<std::string, std::string> event_of;
   absl::Time last = start;
-  for (const ReceivedRequest& r : requests) {
-    std::string delivery = r.Header("x-leadrelay-delivery");
-    auto [it, inserted] = first_attempt.emplace(delivery, r.arrived);
-    if (inserted) event_of[delivery] = JsonField(r.body, "event_id");
-    last = std::max(last, r.arrived);
+  for (const Arrival& r : requests) {
+    auto [it, inserted] = first_attempt.emplace(r.delivery_id, r.at);
+    if (inserted) event_of[r.delivery_id] = r.event_id;
+    last = std::max(last, r.at);
   }
   std::vector<double> latency_ms;
   for (const auto& [delivery, arrived] : first_attempt) {
