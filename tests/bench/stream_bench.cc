@@ -177,8 +177,8 @@ class Subscriber : public grpc::ClientReadReactor<StreamEventsResponse> {
 
   void Cancel() { context_.TryCancel(); }
 
-  // (event number, arrival) of each numbered event; read once the stream
-  // has ended or every expected message arrived.
+  // (event number, arrival) of each numbered event; read only once the
+  // stream has ended (OnDone ran), as gRPC's threads append to it.
   const std::vector<std::pair<int64_t, int64_t>>& received() const {
     return received_;
   }
@@ -371,8 +371,12 @@ int Run() {
         static_cast<long long>(shared->latency.count()), rss_peak / 1024.0);
     // The stream's own part: from the commit (PublishEvent returned) to
     // arrival. An event can arrive before its publisher sees the reply: 0.
+    // Read once every stream has ended, so no callback still appends.
+    for (auto& s : subs) s->Cancel();
+    const bool ended =
+        WaitFor([&] { return shared->ended.load() >= n; }, absl::Seconds(60));
     Histogram after_commit;
-    if (all) {
+    if (all && ended) {
       for (const auto& sub : subs) {
         for (const auto& [number, arrived] : sub->received()) {
           if (number >= total) continue;
@@ -390,7 +394,7 @@ int Run() {
         after_commit.QuantileMs(0.99), after_commit.QuantileMs(1.0),
         static_cast<long long>(after_commit.count()));
   }
-  for (auto& s : subs) s->Cancel();
+  for (auto& s : subs) s->Cancel();  // a no-op for streams already ended
   WaitFor([&] { return shared->ended.load() >= n; }, absl::Seconds(60));
   std::printf("[%s] after closing the streams: server VmRSS %.1f MiB\n",
               label.c_str(), ResidentKib(pid) / 1024.0);
