@@ -96,7 +96,9 @@ absl::StatusOr<std::unique_ptr<HttpSink>> HttpSink::Start() {
 HttpSink::~HttpSink() {
   if (thread_.joinable()) {
     uint64_t one = 1;
-    (void)write(stop_fd_, &one, sizeof(one));
+    // An eventfd write only fails when its counter would overflow, and then
+    // the loop is woken already.
+    [[maybe_unused]] ssize_t written = write(stop_fd_, &one, sizeof(one));
     thread_.join();
   }
   for (int fd : {listen_fd_, epoll_fd_, stop_fd_}) {
