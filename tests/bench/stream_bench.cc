@@ -285,6 +285,14 @@ int Run() {
   if (!PublishAt(*control, key, absl::StrCat(kTag, NowNanos()), nullptr)) {
     return 1;
   }
+  // Cancels every stream and waits until all have ended; true when they
+  // did. Calling it again is harmless (cancelling an ended stream is a
+  // no-op).
+  auto end_streams = [&] {
+    for (auto& s : subs) s->Cancel();
+    return WaitFor([&] { return shared->ended.load() >= n; },
+                   absl::Seconds(60));
+  };
   bool warm = WaitFor(
       [&] { return shared->delivered.load() + shared->failed.load() >= n; },
       absl::Seconds(120));
@@ -372,9 +380,7 @@ int Run() {
     // The stream's own part: from the commit (PublishEvent returned) to
     // arrival. An event can arrive before its publisher sees the reply: 0.
     // Read once every stream has ended, so no callback still appends.
-    for (auto& s : subs) s->Cancel();
-    const bool ended =
-        WaitFor([&] { return shared->ended.load() >= n; }, absl::Seconds(60));
+    const bool ended = end_streams();
     Histogram after_commit;
     if (all && ended) {
       for (const auto& sub : subs) {
@@ -394,8 +400,7 @@ int Run() {
         after_commit.QuantileMs(0.99), after_commit.QuantileMs(1.0),
         static_cast<long long>(after_commit.count()));
   }
-  for (auto& s : subs) s->Cancel();  // a no-op for streams already ended
-  WaitFor([&] { return shared->ended.load() >= n; }, absl::Seconds(60));
+  end_streams();
   std::printf("[%s] after closing the streams: server VmRSS %.1f MiB\n",
               label.c_str(), ResidentKib(pid) / 1024.0);
   std::fflush(stdout);
