@@ -2,12 +2,12 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <cstdlib>
 #include <memory>
 
 #include "absl/strings/escaping.h"
+#include "crypto/hmac.h"
 
 namespace leadrelay::crypto {
 namespace {
@@ -34,12 +34,8 @@ bool CryptBlock(const std::string& key, const unsigned char* in,
 
 void AccountTag(const std::string& key, absl::string_view account_id,
                 unsigned char* out) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(account_id.data()),
-       account_id.size(), mac, &length);
-  std::copy(mac, mac + kTagBytes, out);
+  std::string mac = HmacSha256(key, account_id);
+  std::copy(mac.begin(), mac.begin() + kTagBytes, out);
 }
 
 }  // namespace

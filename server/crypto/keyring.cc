@@ -1,13 +1,11 @@
 #include "crypto/keyring.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "crypto/hmac.h"
 
 namespace leadrelay::crypto {
 namespace {
@@ -76,12 +74,7 @@ absl::StatusOr<Keyring> Keyring::FromKeys(std::vector<MasterKey> keys) {
 }
 
 std::string Keyring::Derive(const MasterKey& key, absl::string_view label) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), key.bytes.data(), static_cast<int>(key.bytes.size()),
-       reinterpret_cast<const unsigned char*>(label.data()), label.size(), out,
-       &length);
-  return std::string(reinterpret_cast<char*>(out), length);
+  return HmacSha256(key.bytes, label);
 }
 
 }  // namespace leadrelay::crypto

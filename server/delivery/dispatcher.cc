@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/random_ids.h"
 #include "common/status_util.h"
+#include "delivery/claim_batch_cache.h"
 #include "delivery/payload.h"
 #include "delivery/signing.h"
 #include "domain/webhook_rules.h"
@@ -17,7 +18,6 @@
 #include "ops/server_metrics.h"
 #include "store/events_repo.h"
 #include "store/proto_time.h"
-#include "store/webhook_secrets.h"
 
 namespace leadrelay::delivery {
 namespace {
@@ -155,24 +155,22 @@ store::AttemptRecord Dispatcher::ToRecord(const store::ClaimedDelivery& claim,
   return r;
 }
 
-void Dispatcher::Dispatch(store::ClaimedDelivery claim,
+void Dispatcher::Dispatch(store::ClaimedDelivery claim, ClaimBatchCache& batch,
                           std::function<void(store::AttemptRecord)> on_result) {
   absl::Time attempted_at = absl::Now();
-  v1::Event event;
-  absl::StatusOr<std::string> body =
-      event.ParseFromString(claim.event_body)
-          ? BuildPayload(event, claim.id, claim.test)
-          : absl::InternalError("corrupt event body");
+  const PreparedEvent& prepared = batch.EventOf(claim);
+  const v1::Event& event = prepared.event;
   // A secret that does not open (its master key is not loaded here) fails
   // this attempt; the retry may run where the key is loaded.
-  absl::StatusOr<std::vector<std::string>> secrets = store::OpenWebhookSecrets(
-      *options_.secret_box, claim.webhook_id, claim.secrets);
-  if (!body.ok() || !secrets.ok()) {
+  const absl::StatusOr<std::vector<std::string>>& secrets =
+      batch.SecretsOf(claim);
+  if (!prepared.data_json.ok() || !secrets.ok()) {
     HttpResult failed;
     failed.network_error = true;
     failed.error =
-        !body.ok()
-            ? absl::StrCat("could not build payload: ", body.status().message())
+        !prepared.data_json.ok()
+            ? absl::StrCat("could not build payload: ",
+                           prepared.data_json.status().message())
             : absl::StrCat("could not sign: ", secrets.status().message());
     on_result(ToRecord(claim, failed, attempted_at));
     return;
@@ -181,13 +179,18 @@ void Dispatcher::Dispatch(store::ClaimedDelivery claim,
     ops::RecordFirstAttemptDelay(attempted_at -
                                  FromTimestamp(event.created_at()));
   }
+  std::string body =
+      BuildPayloadWithData(event, *prepared.data_json, claim.id, claim.test);
   HttpRequest request;
   request.url = claim.url;
   request.headers = SignedHeaders(*secrets, claim.id, event.type(),
-                                  absl::ToUnixSeconds(attempted_at), *body);
-  request.body = std::move(*body);
+                                  absl::ToUnixSeconds(attempted_at), body);
+  request.body = std::move(body);
   request.endpoint_key = claim.webhook_id;
   request.allow_private_addresses = HostAllowed(claim.url);
+  // The payload carries the event now; an event near the size limit need
+  // not be held twice while its request is in flight.
+  std::string().swap(claim.event_body);
   auto shared_claim =
       std::make_shared<store::ClaimedDelivery>(std::move(claim));
   sender_->Send(std::move(request),
@@ -229,7 +232,8 @@ absl::StatusOr<v1::Delivery> Dispatcher::SendNow(store::ClaimedDelivery claim) {
   std::string id = claim.id;
   auto done = std::make_shared<std::promise<store::AttemptRecord>>();
   std::future<store::AttemptRecord> recorded = done->get_future();
-  Dispatch(std::move(claim),
+  ClaimBatchCache batch(*options_.secret_box);
+  Dispatch(std::move(claim), batch,
            [done](store::AttemptRecord r) { done->set_value(std::move(r)); });
   LR_RETURN_IF_ERROR(Record({recorded.get()}));
   v1::Delivery delivery;
@@ -290,8 +294,9 @@ void Dispatcher::ClaimLoop() {
       }
       ops::RecordDeliveriesInFlight(static_cast<int>(claims.size()));
       size_t claimed = claims.size();
+      ClaimBatchCache batch(*options_.secret_box);
       for (auto& claim : claims) {
-        Dispatch(std::move(claim), [this](store::AttemptRecord record) {
+        Dispatch(std::move(claim), batch, [this](store::AttemptRecord record) {
           absl::MutexLock lock(&mu_);
           results_.push_back(std::move(record));
         });

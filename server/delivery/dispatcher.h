@@ -19,6 +19,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "crypto/secret_box.h"
+#include "delivery/claim_batch_cache.h"
 #include "delivery/http_sender.h"
 #include "delivery/retry_policy.h"
 #include "leadrelay/v1/webhook.pb.h"
@@ -66,7 +67,9 @@ class Dispatcher {
   void ClaimLoop();
   void RecordLoop();
   void PruneLoop();
-  void Dispatch(store::ClaimedDelivery claim,
+  // Signs and sends one claimed delivery; `batch` holds what the other
+  // deliveries of its claim share (events, opened secrets).
+  void Dispatch(store::ClaimedDelivery claim, ClaimBatchCache& batch,
                 std::function<void(store::AttemptRecord)> on_recorded);
   store::AttemptRecord ToRecord(const store::ClaimedDelivery& claim,
                                 const HttpResult& result,

@@ -30,8 +30,14 @@ absl::StatusOr<std::string> EventDataJson(const v1::Event& event) {
 absl::StatusOr<std::string> BuildPayload(const v1::Event& event,
                                          absl::string_view delivery_id,
                                          bool test) {
-  auto data = EventDataJson(event);
+  absl::StatusOr<std::string> data = EventDataJson(event);
   if (!data.ok()) return data.status();
+  return BuildPayloadWithData(event, *data, delivery_id, test);
+}
+
+std::string BuildPayloadWithData(const v1::Event& event,
+                                 absl::string_view data_json,
+                                 absl::string_view delivery_id, bool test) {
   std::string timestamp =
       google::protobuf::util::TimeUtil::ToString(event.created_at());
   std::string out =
@@ -40,7 +46,7 @@ absl::StatusOr<std::string> BuildPayload(const v1::Event& event,
                    ",\"event\":", gateway::JsonQuote(event.type()),
                    ",\"timestamp\":", gateway::JsonQuote(timestamp),
                    ",\"account_id\":", gateway::JsonQuote(event.account_id()),
-                   ",\"data\":", *data);
+                   ",\"data\":", data_json);
   if (test) out += ",\"test\":true";
   out += "}";
   return out;

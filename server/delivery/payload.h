@@ -19,6 +19,12 @@ absl::StatusOr<std::string> BuildPayload(const v1::Event& event,
                                          absl::string_view delivery_id,
                                          bool test);
 
+// The same, with the event's "data" object already printed (EventDataJson):
+// the deliveries of one event to several webhooks print it once.
+std::string BuildPayloadWithData(const v1::Event& event,
+                                 absl::string_view data_json,
+                                 absl::string_view delivery_id, bool test);
+
 // The event's payload alone, as JSON ({} when it has none).
 absl::StatusOr<std::string> EventDataJson(const v1::Event& event);
 

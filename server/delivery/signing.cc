@@ -1,23 +1,14 @@
 #include "delivery/signing.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "crypto/hmac.h"
 
 namespace leadrelay::delivery {
 
-std::string HmacSha256(absl::string_view key, absl::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out,
-       &length);
-  return std::string(reinterpret_cast<char*>(out), length);
-}
+using crypto::HmacSha256;
 
 std::string HexBodySignature(absl::string_view secret, absl::string_view body) {
   return absl::BytesToHexString(HmacSha256(secret, body));

@@ -17,8 +17,6 @@
 
 namespace leadrelay::delivery {
 
-std::string HmacSha256(absl::string_view key, absl::string_view data);
-
 // Hex HMAC-SHA256(body) keyed by the secret's bytes, as the seeds verify it.
 std::string HexBodySignature(absl::string_view secret, absl::string_view body);
 

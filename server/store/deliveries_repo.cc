@@ -14,7 +14,7 @@ constexpr char kClaimReturning[] = R"sql(
     d.id, d.account_id, d.webhook_id, w.url, w.secret,
     CASE WHEN w.previous_secret_expires_at > now() THEN w.previous_secret END,
     e.body, d.test, d.attempt_count + 1, d.next_trigger, w.secret_key_id,
-    w.previous_secret_key_id)sql";
+    w.previous_secret_key_id, d.event_id)sql";
 
 ClaimedDelivery ClaimFrom(const Result& r, int i, const std::string& token) {
   ClaimedDelivery c;
@@ -24,6 +24,7 @@ ClaimedDelivery ClaimFrom(const Result& r, int i, const std::string& token) {
   c.url = r.String(i, 3);
   c.secrets.push_back(StoredSecretFrom(r, i, 4, 10));
   if (!r.IsNull(i, 5)) c.secrets.push_back(StoredSecretFrom(r, i, 5, 11));
+  c.event_id = r.String(i, 12);
   c.event_body = r.Bytes(i, 6);
   c.test = r.Bool(i, 7);
   c.attempt_number = static_cast<int>(r.Int(i, 8));

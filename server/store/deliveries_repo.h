@@ -25,6 +25,7 @@ struct ClaimedDelivery {
   // Signing secrets as stored, current first, then one in grace; opened
   // with store::OpenWebhookSecrets just before signing.
   std::vector<crypto::SealedSecret> secrets;
+  std::string event_id;
   std::string event_body;  // serialized leadrelay.v1.Event
   bool test = false;
   int attempt_number = 0;  // of the attempt about to be made

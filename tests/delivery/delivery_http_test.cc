@@ -16,6 +16,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -228,6 +229,63 @@ TEST_F(DeliveryHttpTest, AnOwnSecretSignsAsGiven) {
                         secret, absl::StrCat(r.Header("webhook-id"), ".",
                                              r.Header("webhook-timestamp"), ".",
                                              r.body))));
+}
+
+TEST_F(DeliveryHttpTest, OneEventToSeveralWebhooksIsSignedPerWebhook) {
+  // One event fanned out to three endpoints of the account (claimed and
+  // signed together): each request carries its own delivery id and is
+  // signed with its own webhook's secret only.
+  std::vector<v1::CreateWebhookResponse> hooks = {
+      NewHook({"dm.sent"}), NewHook({"dm.sent"}),
+      NewHook({"dm.sent"}, "an-own-secret-for-the-third-hook")};
+  v1::PublishEventRequest request;
+  request.set_type("dm.sent");
+  request.mutable_dm()->set_target_username("ana");
+  request.mutable_dm()->set_message("hello");
+  v1::PublishEventResponse published = PublishOk(request);
+  ASSERT_EQ(published.deliveries_queued(), 3);
+  ASSERT_TRUE(receiver_->WaitForRequests(3, kWait));
+  std::vector<ReceivedRequest> requests = receiver_->Requests();
+  ASSERT_EQ(requests.size(), 3u);
+
+  std::map<std::string, std::string> secret_of;  // by delivery id
+  for (const v1::CreateWebhookResponse& hook : hooks) {
+    secret_of[DeliveryIdOf(published.event().id(), hook.webhook_id())] =
+        hook.secret();
+  }
+  ASSERT_EQ(secret_of.size(), 3u);
+  std::set<std::string> bodies_without_id;
+  for (const ReceivedRequest& r : requests) {
+    const std::string id = r.Header("webhook-id");
+    ASSERT_EQ(secret_of.count(id), 1u) << "unknown delivery " << id;
+    absl::StatusOr<Struct> body = ParseJsonObject(r.body);
+    ASSERT_TRUE(body.ok()) << body.status();
+    EXPECT_EQ(Str(body->fields(), "delivery_id"), id);
+    EXPECT_EQ(Str(body->fields(), "event_id"), published.event().id());
+    bodies_without_id.insert(absl::StrReplaceAll(r.body, {{id, "ID"}}));
+    for (const auto& [other_id, secret] : secret_of) {
+      std::string key = secret;
+      if (absl::StartsWith(secret, "whsec_")) {
+        std::optional<std::string> decoded = Base64Decode(secret.substr(6));
+        ASSERT_TRUE(decoded.has_value()) << secret;
+        key = *decoded;
+      }
+      const bool own = other_id == id;
+      EXPECT_EQ(r.Header("x-leadrelay-signature") ==
+                    LowerHex(HmacSha256Raw(secret, r.body)),
+                own)
+          << "delivery " << id << ", secret of " << other_id;
+      EXPECT_EQ(r.Header("webhook-signature") ==
+                    "v1," + Base64Encode(HmacSha256Raw(
+                                key, absl::StrCat(id, ".",
+                                                  r.Header("webhook-timestamp"),
+                                                  ".", r.body))),
+                own)
+          << "delivery " << id << ", secret of " << other_id;
+    }
+  }
+  // Apart from its delivery id, every endpoint got the same payload.
+  EXPECT_EQ(bodies_without_id.size(), 1u);
 }
 
 TEST_F(DeliveryHttpTest, AfterRotationBothSecretsSign) {
