@@ -1,6 +1,14 @@
 #include "delivery/http_sender.h"
 
 #include <curl/curl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -65,8 +73,19 @@ curl_socket_t OnOpenSocket(void* user, curlsocktype purpose,
 HttpSender::HttpSender(HttpSenderOptions options)
     : options_(std::move(options)) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  multi_ = curl_multi_init();
-  curl_multi_setopt(static_cast<CURLM*>(multi_), CURLMOPT_MAXCONNECTS, 512L);
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  epoll_event wake{};
+  wake.events = EPOLLIN;
+  wake.data.fd = wake_fd_;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &wake);
+  CURLM* multi = curl_multi_init();
+  multi_ = multi;
+  curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, 512L);
+  curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &HttpSender::OnSocket);
+  curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, this);
+  curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &HttpSender::OnTimer);
+  curl_multi_setopt(multi, CURLMOPT_TIMERDATA, this);
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -75,14 +94,40 @@ HttpSender::~HttpSender() {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
-  curl_multi_wakeup(static_cast<CURLM*>(multi_));
+  uint64_t one = 1;
+  (void)!write(wake_fd_, &one, sizeof(one));
   thread_.join();
   curl_multi_cleanup(static_cast<CURLM*>(multi_));
+  close(wake_fd_);
+  close(epoll_fd_);
 }
 
-int HttpSender::in_flight() const {
-  absl::MutexLock lock(&mu_);
-  return in_flight_;
+int HttpSender::OnSocket(void* /*easy*/, int fd, int what, void* sender,
+                         void* /*socket_data*/) {
+  int epoll_fd = static_cast<HttpSender*>(sender)->epoll_fd_;
+  if (what == CURL_POLL_REMOVE) {
+    // Fails harmlessly when libcurl has closed the socket already.
+    epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
+    return 0;
+  }
+  epoll_event ev{};
+  ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) |
+              (what & CURL_POLL_OUT ? EPOLLOUT : 0u);
+  ev.data.fd = fd;
+  if (epoll_ctl(epoll_fd, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT) {
+    epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev);
+  }
+  return 0;
+}
+
+int HttpSender::OnTimer(void* /*multi*/, long timeout_ms, void* sender) {
+  auto* self = static_cast<HttpSender*>(sender);
+  if (timeout_ms < 0) {
+    self->timer_.reset();
+  } else {
+    self->timer_ = absl::Now() + absl::Milliseconds(timeout_ms);
+  }
+  return 0;
 }
 
 void HttpSender::Send(HttpRequest request, Callback done) {
@@ -91,10 +136,7 @@ void HttpSender::Send(HttpRequest request, Callback done) {
   t->done = std::move(done);
   {
     absl::MutexLock lock(&mu_);
-    if (!stopping_) {
-      ++in_flight_;
-      incoming_.push_back(std::move(t));
-    }
+    if (!stopping_) incoming_.push_back(std::move(t));
   }
   if (t != nullptr) {  // refused: the sender is stopping
     HttpResult result;
@@ -103,7 +145,8 @@ void HttpSender::Send(HttpRequest request, Callback done) {
     t->done(std::move(result));
     return;
   }
-  curl_multi_wakeup(static_cast<CURLM*>(multi_));
+  uint64_t one = 1;
+  (void)!write(wake_fd_, &one, sizeof(one));
 }
 
 void HttpSender::StartTransfer(std::unique_ptr<Transfer> t) {
@@ -174,16 +217,25 @@ void HttpSender::Finish(Transfer* raw, int curl_code) {
   }
   std::string key = t->request.endpoint_key;
   if (--active_per_endpoint_[key] == 0) active_per_endpoint_.erase(key);
-  {
-    absl::MutexLock lock(&mu_);
-    --in_flight_;
-  }
   t->done(std::move(t->result));
   StartQueued(key);
 }
 
+void HttpSender::FinishDone() {
+  CURLM* multi = static_cast<CURLM*>(multi_);
+  int queued = 0;
+  while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    Transfer* t = nullptr;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
+    Finish(t, msg->data.result);
+  }
+}
+
 void HttpSender::Loop() {
   CURLM* multi = static_cast<CURLM*>(multi_);
+  constexpr int kMaxEvents = 256;
+  epoll_event events[kMaxEvents];
   for (;;) {
     std::vector<std::unique_ptr<Transfer>> incoming;
     bool stopping;
@@ -194,16 +246,33 @@ void HttpSender::Loop() {
     }
     for (auto& t : incoming) StartTransfer(std::move(t));
     if (stopping) break;
-    int running = 0;
-    curl_multi_perform(multi, &running);
-    int queued = 0;
-    while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
-      if (msg->msg != CURLMSG_DONE) continue;
-      Transfer* t = nullptr;
-      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
-      Finish(t, msg->data.result);
+    int wait_ms = 1000;
+    if (timer_.has_value()) {
+      double ms = std::ceil(absl::ToDoubleMilliseconds(*timer_ - absl::Now()));
+      wait_ms = static_cast<int>(std::clamp(ms, 0.0, 1000.0));
     }
-    curl_multi_poll(multi, nullptr, 0, 1000, nullptr);
+    int ready = epoll_wait(epoll_fd_, events, kMaxEvents, wait_ms);
+    int running = 0;
+    for (int i = 0; i < ready; ++i) {
+      int fd = events[i].data.fd;
+      if (fd == wake_fd_) {
+        uint64_t count;
+        (void)!read(wake_fd_, &count, sizeof(count));
+        continue;
+      }
+      int mask = 0;
+      if (events[i].events & EPOLLIN) mask |= CURL_CSELECT_IN;
+      if (events[i].events & EPOLLOUT) mask |= CURL_CSELECT_OUT;
+      if (events[i].events & (EPOLLERR | EPOLLHUP)) mask |= CURL_CSELECT_ERR;
+      curl_multi_socket_action(multi, fd, mask, &running);
+    }
+    // Connects, timeouts and newly added transfers run on libcurl's timer;
+    // it may set a new one from inside the call.
+    if (timer_.has_value() && absl::Now() >= *timer_) {
+      timer_.reset();
+      curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    }
+    FinishDone();
   }
   // Fail whatever is left so callers can reschedule it.
   while (!active_.empty()) {

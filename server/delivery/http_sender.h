@@ -1,7 +1,10 @@
 // Sends webhook POSTs with libcurl's multi interface: many requests in
 // flight on one thread, connections reused per endpoint, a total timeout,
 // no redirects, a cap on requests in flight per endpoint, and a check of the
-// address actually connected to (no DNS-rebinding gap).
+// address actually connected to (no DNS-rebinding gap). The thread waits in
+// epoll and hands libcurl only the sockets that are ready (its socket API):
+// curl_multi_perform visits every transfer on each call, which with hundreds
+// in flight cost more than the requests themselves.
 #ifndef LEADRELAY_SERVER_DELIVERY_HTTP_SENDER_H_
 #define LEADRELAY_SERVER_DELIVERY_HTTP_SENDER_H_
 
@@ -57,7 +60,6 @@ class HttpSender {
 
   // Thread-safe. `done` runs on the sender's thread: keep it short.
   void Send(HttpRequest request, Callback done);
-  int in_flight() const;
 
   struct Transfer;  // one request; opaque, public for libcurl's callbacks
 
@@ -65,15 +67,23 @@ class HttpSender {
   void Loop();
   void StartTransfer(std::unique_ptr<Transfer> transfer);
   void StartQueued(const std::string& endpoint_key);
+  void FinishDone();
   void Finish(Transfer* transfer, int curl_code);
+  // libcurl's socket and timer callbacks (CURLMOPT_SOCKETFUNCTION,
+  // CURLMOPT_TIMERFUNCTION).
+  static int OnSocket(void* easy, int fd, int what, void* sender,
+                      void* socket_data);
+  static int OnTimer(void* multi, long timeout_ms, void* sender);
 
   HttpSenderOptions options_;
   void* multi_;  // CURLM*
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;  // eventfd: Send and the destructor wake the loop
   mutable absl::Mutex mu_;
   std::vector<std::unique_ptr<Transfer>> incoming_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   // Loop thread only.
+  std::optional<absl::Time> timer_;  // when libcurl wants its timeout call
   std::set<Transfer*> active_;
   std::map<std::string, int> active_per_endpoint_;
   std::map<std::string, std::deque<std::unique_ptr<Transfer>>> waiting_;

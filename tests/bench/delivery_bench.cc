@@ -37,6 +37,8 @@ ABSL_FLAG(std::vector<std::string>, api_keys, {},
 ABSL_FLAG(int, rate, 500, "events published per second");
 ABSL_FLAG(int, webhooks, 1, "webhooks subscribed to every event (max 5)");
 ABSL_FLAG(int, seconds, 10, "how long to publish");
+ABSL_FLAG(int, endpoint_delay_ms, 0,
+          "how long the webhook endpoint takes to answer each request");
 ABSL_FLAG(int, publishers, 8, "publishing threads");
 ABSL_FLAG(std::string, after_publish, "",
           "drain mode: a shell command run once everything is published "
@@ -71,7 +73,8 @@ double Percentile(std::vector<double> v, double p) {
 }
 
 int Run() {
-  auto receiver = HttpSink::Start();
+  auto receiver = HttpSink::Start(
+      absl::Milliseconds(absl::GetFlag(FLAGS_endpoint_delay_ms)));
   if (!receiver.ok()) {
     std::fprintf(stderr, "receiver: %s\n",
                  std::string(receiver.status().message()).c_str());

@@ -57,12 +57,15 @@ std::string JsonString(absl::string_view body, absl::string_view name) {
 
 struct HttpSink::Connection {
   int fd = -1;
+  uint64_t number = 0;  // accept order: tells a reused fd apart
   std::string in;
   std::string out;  // answers the socket did not take yet
 };
 
-absl::StatusOr<std::unique_ptr<HttpSink>> HttpSink::Start() {
+absl::StatusOr<std::unique_ptr<HttpSink>> HttpSink::Start(
+    absl::Duration delay) {
   std::unique_ptr<HttpSink> sink(new HttpSink());
+  sink->delay_ = delay;
   sink->listen_fd_ =
       socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   sink->epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
@@ -140,26 +143,36 @@ bool HttpSink::Serve(Connection& c) {
     }
     if (rest.size() < head_end + 4 + body_length) break;  // body incomplete
     absl::string_view body = rest.substr(head_end + 4, body_length);
-    batch.push_back({absl::Now(),
+    absl::Time now = absl::Now();
+    batch.push_back({now,
                      std::string(HeaderValue(headers, "x-leadrelay-delivery")),
                      JsonString(body, "event_id")});
-    c.out.append(kOk.data(), kOk.size());
+    if (delay_ > absl::ZeroDuration()) {
+      due_.push_back({now + delay_, c.fd, c.number});
+    } else {
+      c.out.append(kOk.data(), kOk.size());
+    }
     used += head_end + 4 + body_length;
   }
   c.in.erase(0, used);
-  while (!c.out.empty()) {
-    ssize_t n = send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    if (n <= 0) return false;
-    c.out.erase(0, static_cast<size_t>(n));
-  }
+  if (!Flush(c)) return false;
   if (!batch.empty()) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       for (Arrival& a : batch) arrivals_.push_back(std::move(a));
     }
     arrived_.notify_all();
+  }
+  return true;
+}
+
+bool HttpSink::Flush(Connection& c) {
+  while (!c.out.empty()) {
+    ssize_t n = send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (n <= 0) return false;
+    c.out.erase(0, static_cast<size_t>(n));
   }
   return true;
 }
@@ -173,8 +186,26 @@ void HttpSink::Loop() {
   };
   epoll_event events[256];
   char chunk[65536];
+  uint64_t accepted_count = 0;
   for (;;) {
-    int n = epoll_wait(epoll_fd_, events, 256, -1);
+    // Answers whose delay is over.
+    absl::Time now = absl::Now();
+    while (!due_.empty() && due_.front().at <= now) {
+      Due d = due_.front();
+      due_.pop_front();
+      auto it = connections.find(d.fd);
+      if (it == connections.end() || it->second.number != d.connection) {
+        continue;  // the connection closed meanwhile
+      }
+      it->second.out.append(kOk.data(), kOk.size());
+      if (!Flush(it->second)) drop(d.fd);
+    }
+    int timeout_ms = -1;
+    if (!due_.empty()) {
+      timeout_ms = static_cast<int>(absl::ToInt64Milliseconds(
+          due_.front().at - now + absl::Microseconds(999)));
+    }
+    int n = epoll_wait(epoll_fd_, events, 256, timeout_ms);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return;
     for (int i = 0; i < n; ++i) {
@@ -196,6 +227,7 @@ void HttpSink::Loop() {
           event.data.fd = accepted;
           epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, accepted, &event);
           connections[accepted].fd = accepted;
+          connections[accepted].number = ++accepted_count;
         }
         continue;
       }

@@ -10,6 +10,8 @@
 
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -29,8 +31,11 @@ struct Arrival {
 
 class HttpSink {
  public:
-  // Listens on 127.0.0.1, a free port.
-  static absl::StatusOr<std::unique_ptr<HttpSink>> Start();
+  // Listens on 127.0.0.1, a free port. With a `delay`, each answer leaves
+  // that long after its request arrived, as from an endpoint that does
+  // some work (an n8n workflow, a CRM write) before it answers.
+  static absl::StatusOr<std::unique_ptr<HttpSink>> Start(
+      absl::Duration delay = absl::ZeroDuration());
   ~HttpSink();
   HttpSink(const HttpSink&) = delete;
   HttpSink& operator=(const HttpSink&) = delete;
@@ -47,11 +52,22 @@ class HttpSink {
   // Answers the complete requests at the front of `c`'s input; false when
   // the connection is to be closed.
   bool Serve(Connection& c);
+  // Sends what `c` has to send; false when the connection broke.
+  bool Flush(Connection& c);
 
   int listen_fd_ = -1;
   int epoll_fd_ = -1;
   int stop_fd_ = -1;  // eventfd
   int port_ = 0;
+  absl::Duration delay_;
+  // Delayed answers, oldest first (one delay for all): when, and to which
+  // connection (fd and the number it was accepted as).
+  struct Due {
+    absl::Time at;
+    int fd;
+    uint64_t connection;
+  };
+  std::deque<Due> due_;  // loop thread only
   std::thread thread_;
 
   mutable std::mutex mu_;

@@ -65,7 +65,9 @@ until [ -e $WORK/dispatching ]; do sleep 0.01; done")
   s0=$(ticks "$cpu_pid") p0=$(ticks $(pg_pids)) t0=$(date +%s.%N)
   echo "== $name"
   "$BENCH" --target="127.0.0.1:$port" --api_keys="$keys" --rate="$rate" \
-    --webhooks="$hooks" --seconds=10 "${extra[@]}" >"$WORK/$name.out" &
+    --webhooks="$hooks" --seconds=10 \
+    --endpoint_delay_ms="${ENDPOINT_DELAY_MS:-0}" "${extra[@]}" \
+    >"$WORK/$name.out" &
   local bench_pid=$!
   if [ -n "${DRAIN:-}" ]; then
     until [ -e "$WORK/published" ] || ! kill -0 "$bench_pid" 2>/dev/null; do
