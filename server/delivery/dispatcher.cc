@@ -54,6 +54,12 @@ std::string CleanExcerpt(const std::string& raw) {
   return out;
 }
 
+// At the in-flight cap, slots free up and results come back a few at a
+// time, one response at a time; claiming or recording each few is a
+// transaction apiece (with 100 ms endpoints, ~4 rows a transaction).
+// There, claims and records wait this long at most for a batch's worth.
+constexpr absl::Duration kGatherAtTheCap = absl::Milliseconds(10);
+
 }  // namespace
 
 Dispatcher::Dispatcher(store::Pool& pool, DispatcherOptions options)
@@ -93,6 +99,11 @@ void Dispatcher::Stop() {
 void Dispatcher::Wake() {
   absl::MutexLock lock(&mu_);
   wake_ = true;
+}
+
+int Dispatcher::GatherTarget() const {
+  return std::min(options_.claim_batch,
+                  std::max(1, options_.max_in_flight / 8));
 }
 
 bool Dispatcher::HostAllowed(const std::string& url) const {
@@ -257,6 +268,14 @@ void Dispatcher::ClaimLoop() {
       mu_.AwaitWithTimeout(absl::Condition(&ready), options_.poll_interval);
       if (stopping_) return;
       wake_ = false;
+      auto slots_gathered = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stopping_ ||
+               options_.max_in_flight - in_flight_ >= GatherTarget();
+      };
+      if (!slots_gathered()) {
+        mu_.AwaitWithTimeout(absl::Condition(&slots_gathered), kGatherAtTheCap);
+        if (stopping_) return;
+      }
     }
     if (absl::Now() - last_sweep >= options_.poll_interval) {
       last_sweep = absl::Now();
@@ -317,6 +336,15 @@ void Dispatcher::RecordLoop() {
         return drained_ || !results_.empty();
       };
       if (batch.empty()) mu_.Await(absl::Condition(&ready));
+      auto results_gathered = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return drained_ ||
+               static_cast<int>(results_.size()) >= GatherTarget() ||
+               in_flight_ <= options_.max_in_flight / 2;
+      };
+      if (!results_gathered()) {
+        mu_.AwaitWithTimeout(absl::Condition(&results_gathered),
+                             kGatherAtTheCap);
+      }
       size_t take = std::min<size_t>(results_.size(), 1000 - batch.size());
       std::move(results_.begin(), results_.begin() + take,
                 std::back_inserter(batch));

@@ -76,6 +76,9 @@ class Dispatcher {
                                 absl::Time attempted_at);
   absl::Status Record(const std::vector<store::AttemptRecord>& records);
   bool HostAllowed(const std::string& url) const;
+  // How many free slots a claim, and how many results a record, waits for
+  // at the in-flight cap (kGatherAtTheCap at most).
+  int GatherTarget() const;
 
   store::Pool& pool_;
   DispatcherOptions options_;
