@@ -60,12 +60,21 @@ std::string CleanExcerpt(const std::string& raw) {
 // There, claims and records wait this long at most for a batch's worth.
 constexpr absl::Duration kGatherAtTheCap = absl::Milliseconds(10);
 
+// A connection for each request the dispatcher may have in flight, so that
+// raising --max_deliveries_in_flight does not turn connection reuse into a
+// connect and a close per request.
+HttpSenderOptions SenderOptions(const DispatcherOptions& options) {
+  HttpSenderOptions http = options.http;
+  http.max_connections = std::max(http.max_connections, options.max_in_flight);
+  return http;
+}
+
 }  // namespace
 
 Dispatcher::Dispatcher(store::Pool& pool, DispatcherOptions options)
     : pool_(pool),
       options_(std::move(options)),
-      sender_(std::make_unique<HttpSender>(options_.http)),
+      sender_(std::make_unique<HttpSender>(SenderOptions(options_))),
       replica_id_(NewId("rep_", 10)) {}
 
 Dispatcher::~Dispatcher() { Stop(); }

@@ -81,7 +81,8 @@ HttpSender::HttpSender(HttpSenderOptions options)
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &wake);
   CURLM* multi = curl_multi_init();
   multi_ = multi;
-  curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, 512L);
+  curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS,
+                    static_cast<long>(options_.max_connections));
   curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &HttpSender::OnSocket);
   curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, this);
   curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &HttpSender::OnTimer);

@@ -46,6 +46,9 @@ struct HttpResult {
 struct HttpSenderOptions {
   absl::Duration timeout = absl::Seconds(10);
   int max_in_flight_per_endpoint = 16;
+  // Idle connections kept for reuse. Below the number of requests in flight,
+  // every request past it opens a connection and closes it after the reply.
+  int max_connections = 512;
   size_t response_excerpt_bytes = 4096;
 };
 

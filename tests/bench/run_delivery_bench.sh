@@ -37,6 +37,13 @@ ticks() {  # user+system CPU ticks of the given pids' /proc/PID/stat
   echo "$t"
 }
 
+# The dispatcher's in-flight caps: MAX_IN_FLIGHT_PER_ENDPOINT (32 here) and
+# MAX_DELIVERIES_IN_FLIGHT (the server's default, 512, unless set).
+CAPS=(--max_in_flight_per_endpoint="${MAX_IN_FLIGHT_PER_ENDPOINT:-32}")
+if [ -n "${MAX_DELIVERIES_IN_FLIGHT:-}" ]; then
+  CAPS+=(--max_deliveries_in_flight="$MAX_DELIVERIES_IN_FLIGHT")
+fi
+
 run_case() {  # name rate webhooks accounts
   local name=$1 rate=$2 hooks=$3 accounts=$4 db="bench_$1"
   $PSQL -c "CREATE DATABASE $db"
@@ -57,7 +64,7 @@ run_case() {  # name rate webhooks accounts
 until [ -e $WORK/dispatching ]; do sleep 0.01; done")
   fi
   "$SERVER" --database_url="$url" --grpc_address="127.0.0.1:$port" \
-    --allow_webhook_hosts=127.0.0.1 --max_in_flight_per_endpoint=32 \
+    --allow_webhook_hosts=127.0.0.1 "${CAPS[@]}" \
     --dispatch_webhooks="$dispatch" >"$WORK/server_$name.log" 2>&1 &
   SERVER_PID=$!
   until (: </dev/tcp/127.0.0.1/"$port") 2>/dev/null; do sleep 0.1; done
@@ -79,7 +86,7 @@ until [ -e $WORK/dispatching ]; do sleep 0.01; done")
     $PSQL -c CHECKPOINT
     "${DISPATCHER:-$SERVER}" --database_url="$url" \
       --grpc_address="127.0.0.1:$(lr_free_port)" \
-      --allow_webhook_hosts=127.0.0.1 --max_in_flight_per_endpoint=32 \
+      --allow_webhook_hosts=127.0.0.1 "${CAPS[@]}" \
       >"$WORK/dispatcher.log" 2>&1 &
     dispatcher_pid=$! cpu_pid=$dispatcher_pid
     s0=0 p0=$(ticks $(pg_pids)) t0=$(date +%s.%N)
