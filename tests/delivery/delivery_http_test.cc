@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -937,6 +939,102 @@ TEST(DeliveryAutoDisableTest, AnEndpointFailingLongerThanTheLimitIsDisabled) {
           .value()[0][0],
       "failed", kWait, &d))
       << d.ShortDebugString();
+}
+
+TEST(DeliveryCapsTest, SlowEndpointsGetNoMoreThanTheCapsAndEveryDelivery) {
+  // Five slow endpoints (each answers after 100 ms); the first gets three
+  // times the others' deliveries. No endpoint ever has more than 4 requests
+  // open at once, the server no more than 16, and each of the 70 deliveries
+  // arrives exactly once, also while the dispatcher sits at its cap,
+  // claiming and recording as slots free up.
+  constexpr int kPerEndpoint = 4;
+  constexpr int kTotal = 16;
+  constexpr int kEndpoints = 5;
+  constexpr int kRounds = 10;
+  absl::StatusOr<std::unique_ptr<DeliveryEnv>> env = DeliveryEnv::Create();
+  ASSERT_TRUE(env.ok()) << env.status();
+  std::vector<std::string> flags = FastDispatchFlags();
+  flags.push_back(absl::StrCat("--max_in_flight_per_endpoint=", kPerEndpoint));
+  flags.push_back(absl::StrCat("--max_deliveries_in_flight=", kTotal));
+  ASSERT_TRUE((*env)->StartServer(flags).ok());
+  absl::StatusOr<Account> account = (*env)->Bootstrap("capped");
+  ASSERT_TRUE(account.ok()) << account.status();
+  absl::StatusOr<std::unique_ptr<HttpReceiver>> receiver =
+      HttpReceiver::Start();
+  ASSERT_TRUE(receiver.ok());
+
+  // Shared with the receiver's threads, which may still be answering when
+  // the test ends.
+  struct Counts {
+    std::mutex mu;
+    std::map<std::string, int> open;  // by path
+    std::map<std::string, int> most_open;
+    int open_total = 0;
+    int most_open_total = 0;
+  };
+  auto counts = std::make_shared<Counts>();
+  (*receiver)->SetResponder([counts](const ReceivedRequest& r) {
+    {
+      std::lock_guard<std::mutex> lock(counts->mu);
+      int& open = counts->open[r.path];
+      int& most = counts->most_open[r.path];
+      most = std::max(most, ++open);
+      counts->most_open_total =
+          std::max(counts->most_open_total, ++counts->open_total);
+    }
+    // The endpoint's own work; counted as open until it answers.
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    {
+      std::lock_guard<std::mutex> lock(counts->mu);
+      --counts->open[r.path];
+      --counts->open_total;
+    }
+    return Reply::Status(200);
+  });
+
+  // /hook0 takes follower.gained and follower.lost; the others only
+  // follower.lost.
+  Api& api = (*env)->api(0);
+  const std::string key = account->admin_key;
+  for (int i = 0; i < kEndpoints; ++i) {
+    std::vector<std::string> types = {"follower.lost"};
+    if (i == 0) types.push_back("follower.gained");
+    v1::CreateWebhookResponse hook;
+    ASSERT_TRUE(IsOk(CreateWebhook(
+        api, key, (*receiver)->Url(absl::StrCat("/hook", i)), types, &hook)));
+  }
+  int expected = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    for (const char* type :
+         {"follower.gained", "follower.gained", "follower.lost"}) {
+      v1::PublishEventRequest request =
+          FollowerGained(absl::StrCat("t", round));
+      request.set_type(type);
+      v1::PublishEventResponse published;
+      ASSERT_TRUE(IsOk(Publish(api, key, request, &published)));
+      expected += published.deliveries_queued();
+    }
+  }
+  ASSERT_EQ(expected, kRounds * (2 + kEndpoints));
+  ASSERT_TRUE((*receiver)->WaitForRequests(expected, kWait))
+      << (*env)->LogTails();
+
+  std::set<std::string> ids;
+  for (const ReceivedRequest& r : (*receiver)->Requests()) {
+    ids.insert(r.Header("x-leadrelay-delivery"));
+  }
+  EXPECT_EQ(ids.size(), static_cast<size_t>(expected));
+  EXPECT_EQ((*receiver)->RequestCount(), static_cast<size_t>(expected));
+  EXPECT_TRUE((*receiver)->OverlappingDeliveries().empty());
+  std::lock_guard<std::mutex> lock(counts->mu);
+  ASSERT_EQ(counts->most_open.size(), static_cast<size_t>(kEndpoints));
+  for (const auto& [path, most] : counts->most_open) {
+    EXPECT_LE(most, kPerEndpoint) << path;
+  }
+  EXPECT_LE(counts->most_open_total, kTotal);
+  // The caps were reached, not merely respected by a trickle.
+  EXPECT_EQ(counts->most_open["/hook0"], kPerEndpoint);
+  EXPECT_GT(counts->most_open_total, 2 * kPerEndpoint);
 }
 
 }  // namespace
