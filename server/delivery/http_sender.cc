@@ -95,8 +95,7 @@ HttpSender::~HttpSender() {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
-  uint64_t one = 1;
-  (void)!write(wake_fd_, &one, sizeof(one));
+  WakeLoop();
   thread_.join();
   curl_multi_cleanup(static_cast<CURLM*>(multi_));
   close(wake_fd_);
@@ -146,7 +145,12 @@ void HttpSender::Send(HttpRequest request, Callback done) {
     t->done(std::move(result));
     return;
   }
+  WakeLoop();
+}
+
+void HttpSender::WakeLoop() {
   uint64_t one = 1;
+  // Fails only when the counter would overflow: the loop is awake then.
   (void)!write(wake_fd_, &one, sizeof(one));
 }
 

@@ -68,6 +68,7 @@ class HttpSender {
 
  private:
   void Loop();
+  void WakeLoop();  // from any thread
   void StartTransfer(std::unique_ptr<Transfer> transfer);
   void StartQueued(const std::string& endpoint_key);
   void FinishDone();
@@ -82,7 +83,7 @@ class HttpSender {
   void* multi_;  // CURLM*
   int epoll_fd_ = -1;
   int wake_fd_ = -1;  // eventfd: Send and the destructor wake the loop
-  mutable absl::Mutex mu_;
+  absl::Mutex mu_;
   std::vector<std::unique_ptr<Transfer>> incoming_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   // Loop thread only.
