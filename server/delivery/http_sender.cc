@@ -21,6 +21,8 @@ namespace leadrelay::delivery {
 struct HttpSender::Transfer {
   HttpRequest request;
   Callback done;
+  // The sender's connection_sockets_, which OnOpenSocket adds to.
+  absl::flat_hash_set<int>* connection_sockets = nullptr;
   CURL* easy = nullptr;
   curl_slist* header_list = nullptr;
   HttpResult result;
@@ -65,7 +67,9 @@ curl_socket_t OnOpenSocket(void* user, curlsocktype purpose,
       return CURL_SOCKET_BAD;
     }
   }
-  return socket(address->family, address->socktype, address->protocol);
+  int fd = socket(address->family, address->socktype, address->protocol);
+  if (fd >= 0) t->connection_sockets->insert(fd);
+  return fd;
 }
 
 }  // namespace
@@ -104,20 +108,57 @@ HttpSender::~HttpSender() {
 
 int HttpSender::OnSocket(void* /*easy*/, int fd, int what, void* sender,
                          void* /*socket_data*/) {
-  int epoll_fd = static_cast<HttpSender*>(sender)->epoll_fd_;
+  auto* self = static_cast<HttpSender*>(sender);
+  auto it = self->watched_.find(fd);
   if (what == CURL_POLL_REMOVE) {
-    // Fails harmlessly when libcurl has closed the socket already.
-    epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
+    if (it == self->watched_.end()) return 0;
+    if (self->connection_sockets_.contains(fd)) {
+      it->second.wanted = false;  // registered until closed or idle-woken
+    } else {
+      // Fails harmlessly when libcurl has closed the socket already.
+      epoll_ctl(self->epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+      self->watched_.erase(it);
+    }
+    return 0;
+  }
+  const uint32_t events = (what & CURL_POLL_IN ? EPOLLIN : 0u) |
+                          (what & CURL_POLL_OUT ? EPOLLOUT : 0u);
+  // Only a connection's socket is known to be the same socket as when it
+  // was registered: any other may have been closed and its number reused.
+  if (it != self->watched_.end() && it->second.events == events &&
+      self->connection_sockets_.contains(fd)) {
+    it->second.wanted = true;
     return 0;
   }
   epoll_event ev{};
-  ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) |
-              (what & CURL_POLL_OUT ? EPOLLOUT : 0u);
+  ev.events = events;
   ev.data.fd = fd;
-  if (epoll_ctl(epoll_fd, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT) {
-    epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev);
+  int op = it == self->watched_.end() ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+  if (epoll_ctl(self->epoll_fd_, op, fd, &ev) != 0) {
+    op = errno == ENOENT ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+    epoll_ctl(self->epoll_fd_, op, fd, &ev);
   }
+  self->watched_[fd] = {events, true};
   return 0;
+}
+
+int HttpSender::OnCloseSocket(void* sender, int fd) {
+  auto* self = static_cast<HttpSender*>(sender);
+  // Explicitly: epoll would keep a socket whose descriptor a child process
+  // inherited.
+  if (self->watched_.erase(fd) > 0) {
+    epoll_ctl(self->epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  }
+  self->connection_sockets_.erase(fd);
+  return close(fd);
+}
+
+bool HttpSender::DropIdleSocket(int fd) {
+  auto it = watched_.find(fd);
+  if (it == watched_.end() || it->second.wanted) return false;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  watched_.erase(it);
+  return true;
 }
 
 int HttpSender::OnTimer(void* /*multi*/, long timeout_ms, void* sender) {
@@ -134,9 +175,13 @@ void HttpSender::Send(HttpRequest request, Callback done) {
   auto t = std::make_unique<Transfer>();
   t->request = std::move(request);
   t->done = std::move(done);
+  bool first = false;  // the loop has taken what was queued before
   {
     absl::MutexLock lock(&mu_);
-    if (!stopping_) incoming_.push_back(std::move(t));
+    if (!stopping_) {
+      first = incoming_.empty();
+      incoming_.push_back(std::move(t));
+    }
   }
   if (t != nullptr) {  // refused: the sender is stopping
     HttpResult result;
@@ -145,7 +190,8 @@ void HttpSender::Send(HttpRequest request, Callback done) {
     t->done(std::move(result));
     return;
   }
-  WakeLoop();
+  // Requests queued behind the first share its wake-up.
+  if (first) WakeLoop();
 }
 
 void HttpSender::WakeLoop() {
@@ -164,6 +210,7 @@ void HttpSender::StartTransfer(std::unique_ptr<Transfer> t) {
   CURL* easy = curl_easy_init();
   t->easy = easy;
   t->excerpt_limit = options_.response_excerpt_bytes;
+  t->connection_sockets = &connection_sockets_;
   for (const auto& [name, value] : t->request.headers) {
     t->header_list = curl_slist_append(t->header_list,
                                        absl::StrCat(name, ": ", value).c_str());
@@ -188,6 +235,8 @@ void HttpSender::StartTransfer(std::unique_ptr<Transfer> t) {
   curl_easy_setopt(easy, CURLOPT_HEADERDATA, t.get());
   curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, &OnOpenSocket);
   curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, t.get());
+  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, &OnCloseSocket);
+  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, this);
   curl_easy_setopt(easy, CURLOPT_PRIVATE, t.get());
   t->started = absl::Now();
   curl_multi_add_handle(static_cast<CURLM*>(multi_), easy);
@@ -265,6 +314,7 @@ void HttpSender::Loop() {
         (void)!read(wake_fd_, &count, sizeof(count));
         continue;
       }
+      if (DropIdleSocket(fd)) continue;
       int mask = 0;
       if (events[i].events & EPOLLIN) mask |= CURL_CSELECT_IN;
       if (events[i].events & EPOLLOUT) mask |= CURL_CSELECT_OUT;

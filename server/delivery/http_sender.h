@@ -8,6 +8,7 @@
 #ifndef LEADRELAY_SERVER_DELIVERY_HTTP_SENDER_H_
 #define LEADRELAY_SERVER_DELIVERY_HTTP_SENDER_H_
 
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
@@ -19,6 +20,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
@@ -78,6 +81,17 @@ class HttpSender {
   static int OnSocket(void* easy, int fd, int what, void* sender,
                       void* socket_data);
   static int OnTimer(void* multi, long timeout_ms, void* sender);
+  // CURLOPT_CLOSESOCKETFUNCTION: the end of a connection's socket.
+  static int OnCloseSocket(void* sender, int fd);
+  // An event on a kept-alive connection that no transfer is using (the peer
+  // closed it): leaves epoll; true when `fd` was such a socket.
+  bool DropIdleSocket(int fd);
+
+  // A socket's registration in epoll_fd_.
+  struct Watched {
+    uint32_t events = 0;
+    bool wanted = false;  // by libcurl, for a transfer
+  };
 
   HttpSenderOptions options_;
   void* multi_;  // CURLM*
@@ -91,6 +105,11 @@ class HttpSender {
   std::set<Transfer*> active_;
   std::map<std::string, int> active_per_endpoint_;
   std::map<std::string, std::deque<std::unique_ptr<Transfer>>> waiting_;
+  absl::flat_hash_map<int, Watched> watched_;
+  // Sockets of connections (libcurl opened them through OnOpenSocket and
+  // closes them through OnCloseSocket). They stay in epoll between requests,
+  // so a kept-alive connection's request costs no epoll_ctl.
+  absl::flat_hash_set<int> connection_sockets_;
   std::thread thread_;
 };
 

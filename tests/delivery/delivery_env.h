@@ -6,6 +6,8 @@
 #ifndef LEADRELAY_TESTS_DELIVERY_DELIVERY_ENV_H_
 #define LEADRELAY_TESTS_DELIVERY_DELIVERY_ENV_H_
 
+#include <sys/types.h>
+
 #include <memory>
 #include <optional>
 #include <string>
@@ -58,6 +60,9 @@ class DeliveryEnv {
   Api& api(int server = 0) { return *servers_.at(server).api; }
   const std::string& address(int server = 0) const {
     return servers_.at(server).address;
+  }
+  pid_t server_pid(int server = 0) const {
+    return servers_.at(server).process->pid();
   }
   itest::PgConnection& db() { return *db_; }
   // Opens the test's own connection again (after a database restart).

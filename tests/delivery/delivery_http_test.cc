@@ -3,9 +3,14 @@
 // shortened retry schedule (1 s, 2 s, no jitter), a 2 s request timeout.
 // Signatures are recomputed here with OpenSSL; payloads are parsed as JSON.
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -55,6 +60,25 @@ const google::protobuf::Map<std::string, Value>& Fields(const Value& value) {
   static const auto* empty = new Struct();
   return value.has_struct_value() ? value.struct_value().fields()
                                   : empty->fields();
+}
+
+// CPU seconds (user + system) process `pid` has used so far.
+double CpuSecondsOf(pid_t pid) {
+  std::ifstream file(absl::StrCat("/proc/", pid, "/stat"));
+  std::string stat((std::istreambuf_iterator<char>(file)),
+                   std::istreambuf_iterator<char>());
+  // The fields after the command name, which is in parentheses and may hold
+  // spaces: the state is the 3rd field, utime and stime the 14th and 15th.
+  const size_t name_end = stat.rfind(')');
+  if (name_end == std::string::npos) return -1;
+  std::vector<std::string> fields =
+      absl::StrSplit(stat.substr(name_end + 2), ' ');
+  int64_t utime = 0, stime = 0;
+  if (fields.size() < 13 || !absl::SimpleAtoi(fields[11], &utime) ||
+      !absl::SimpleAtoi(fields[12], &stime)) {
+    return -1;
+  }
+  return static_cast<double>(utime + stime) / sysconf(_SC_CLK_TCK);
 }
 
 std::string Str(const google::protobuf::Map<std::string, Value>& fields,
@@ -605,6 +629,40 @@ TEST_F(DeliveryHttpTest, RefusedConnectionIsRecordedAndExhaustionFails) {
       absl::FromUnixSeconds(d.attempts(2).attempted_at().seconds()) +
       absl::Nanoseconds(d.attempts(2).attempted_at().nanos());
   EXPECT_GE(t3 - t1, absl::Seconds(3) - kSlack);
+}
+
+// Endpoints close kept-alive connections once idle (Node's HTTP server after
+// 5 s). The dispatcher keeps a connection's socket in its event loop between
+// requests: once the endpoint closes it, the socket must leave the loop (else
+// it wakes the loop for ever, a core spent) and the next delivery go out on a
+// new connection at its first attempt.
+TEST_F(DeliveryHttpTest, AnEndpointClosingAnIdleConnectionCostsNothing) {
+  Reply then_close;
+  then_close.close_after_answer = true;
+  receiver_->Script({then_close});
+  v1::CreateWebhookResponse hook = NewHook({"follower.gained"});
+  v1::PublishEventResponse first = PublishOk(FollowerGained("idle-1"));
+  AwaitDelivery(hook.webhook_id(),
+                DeliveryIdOf(first.event().id(), hook.webhook_id()),
+                "succeeded");
+  ASSERT_TRUE(receiver_->WaitForClosedConnections(1, kWait));
+
+  // A window, not a wait: the server's CPU while nothing is to be sent.
+  const double before = CpuSecondsOf(env_->server_pid());
+  ASSERT_GE(before, 0) << "no /proc/" << env_->server_pid() << "/stat";
+  absl::SleepFor(absl::Seconds(2));
+  const double spent = CpuSecondsOf(env_->server_pid()) - before;
+  EXPECT_LT(spent, 0.5) << "an idle server used " << spent
+                        << " s of CPU in 2 s";
+
+  v1::PublishEventResponse second = PublishOk(FollowerGained("idle-2"));
+  v1::Delivery d = AwaitDelivery(
+      hook.webhook_id(), DeliveryIdOf(second.event().id(), hook.webhook_id()),
+      "succeeded");
+  EXPECT_EQ(d.attempt_count(), 1) << d.ShortDebugString();
+  std::vector<ReceivedRequest> r = receiver_->Requests();
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_NE(r[1].connection, r[0].connection);
 }
 
 TEST_F(DeliveryHttpTest, RetryAfterDelaysTheNextAttempt) {

@@ -215,6 +215,13 @@ int HttpReceiver::ConnectionCount() const {
   return connections_;
 }
 
+bool HttpReceiver::WaitForClosedConnections(int n,
+                                            absl::Duration timeout) const {
+  std::unique_lock<std::mutex> lock(mu_);
+  return changed_.wait_for(lock, absl::ToChronoMilliseconds(timeout),
+                           [&] { return closed_connections_ >= n; });
+}
+
 void HttpReceiver::AcceptLoop() {
   for (;;) {
     int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
@@ -267,6 +274,11 @@ void HttpReceiver::Serve(int fd, int connection) {
     open_fds_.erase(fd);
   }
   close(fd);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++closed_connections_;
+  }
+  changed_.notify_all();
 }
 
 bool HttpReceiver::HandleOne(int fd, int connection, std::string* buffer) {
@@ -336,7 +348,7 @@ bool HttpReceiver::HandleOne(int fd, int connection, std::string* buffer) {
       in_flight_by_delivery_.erase(delivery);
     }
   }
-  return answered;
+  return answered && !reply.close_after_answer;
 }
 
 }  // namespace leadrelay::dtest

@@ -49,6 +49,9 @@ struct Reply {
   absl::Duration delay = absl::ZeroDuration();
   // Close the connection without writing anything.
   bool close_without_answer = false;
+  // Answer, then close the connection without announcing it (no
+  // "Connection: close"), as an endpoint's idle timeout does.
+  bool close_after_answer = false;
 
   static Reply Status(int status) {
     Reply r;
@@ -95,6 +98,8 @@ class HttpReceiver {
   std::map<std::string, int> OverlappingDeliveries() const;
   // Connections accepted so far.
   int ConnectionCount() const;
+  // Waits (bounded) until the receiver has closed `n` connections.
+  bool WaitForClosedConnections(int n, absl::Duration timeout) const;
 
  private:
   HttpReceiver() = default;
@@ -120,6 +125,7 @@ class HttpReceiver {
   std::set<int> open_fds_;
   std::vector<std::thread> connection_threads_;
   int connections_ = 0;
+  int closed_connections_ = 0;
   std::map<std::string, int> in_flight_by_delivery_;
   std::map<std::string, int> overlaps_;
 };
