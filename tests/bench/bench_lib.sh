@@ -45,6 +45,25 @@ bench_start_cluster() {
   DATABASE_URL="postgresql://postgres@127.0.0.1:$PG_PORT/postgres"
 }
 
+# bench_ticks_of PID/stat...: CPU ticks (user + system) of the processes
+# (getconf CLK_TCK a second); one that has ended counts nothing.
+bench_ticks_of() {
+  { cat "${@/#//proc/}" 2>/dev/null || true; } |
+    awk '{t += $14 + $15} END {print t + 0}'
+}
+
+# bench_pg_ticks: PostgreSQL's CPU ticks: the postmaster, its live children,
+# and (cutime + cstime of the postmaster) the children that have exited,
+# such as pgbench's backends.
+bench_pg_ticks() {
+  local pm pids
+  pm=$(head -n 1 "$LR_PG_DIR/postmaster.pid")
+  pids=$(ps -o pid= --ppid "$pm" | awk '{print $1 "/stat"}')
+  # shellcheck disable=SC2086  # one word per pid
+  echo $(($(bench_ticks_of "$pm/stat" $pids) +
+    $(awk '{print $16 + $17}' "/proc/$pm/stat")))
+}
+
 # bench_bootstrap NAME [DATABASE_URL]: prints the admin key of a new account
 # on the internal plan (no rate limit) with plenty of credits.
 bench_bootstrap() {

@@ -35,22 +35,9 @@ PSQL=("$LR_PG_BIN/psql" -X -q -At -h 127.0.0.1 -p "$PG_PORT" -U postgres)
 ACCOUNT_ID=$("${PSQL[@]}" -c "SELECT account_id FROM api_keys LIMIT 1")
 KEY_ID=$("${PSQL[@]}" -c "SELECT id FROM api_keys LIMIT 1")
 
-# CPU ticks (user + system) of the server, and of PostgreSQL's backends.
+# CPU ticks (user + system) of the server, and of PostgreSQL.
 TICK=$(getconf CLK_TCK)
-PG_PID=$(head -n 1 "$LR_PG_DIR/postmaster.pid")
-ticks_of() {
-  cat "${@/#//proc/}" 2>/dev/null | awk '{t += $14 + $15} END {print t + 0}'
-}
-server_ticks() { ticks_of "$SERVER_PID/stat"; }
-# PostgreSQL: the postmaster, its live backends, and (cutime + cstime of the
-# postmaster) the backends that have exited, such as pgbench's.
-pg_ticks() {
-  local pids
-  pids=$(ps -o pid= --ppid "$PG_PID" | awk '{print $1 "/stat"}')
-  # shellcheck disable=SC2086  # one word per pid
-  echo $(($(ticks_of "$PG_PID/stat" $pids) +
-    $(awk '{print $16 + $17}' "/proc/$PG_PID/stat")))
-}
+server_ticks() { bench_ticks_of "$SERVER_PID/stat"; }
 
 # CPU seconds (user + system) of the ended children of the shell that wrote
 # FILE with `times` (not in a subshell: that one has no children).
@@ -70,11 +57,11 @@ children_seconds() {
 measure() {
   local label=$1 s0 p0 t0 s1 p1 t1
   shift
-  s0=$(server_ticks) p0=$(pg_ticks) t0=$(date +%s.%N)
+  s0=$(server_ticks) p0=$(bench_pg_ticks) t0=$(date +%s.%N)
   times >"$WORK/times.before"
   "$@" | tee "$WORK/$label.out"
   times >"$WORK/times.after"
-  s1=$(server_ticks) p1=$(pg_ticks) t1=$(date +%s.%N)
+  s1=$(server_ticks) p1=$(bench_pg_ticks) t1=$(date +%s.%N)
   awk -v s="$((s1 - s0))" -v p="$((p1 - p0))" -v hz="$TICK" \
     -v c="$(echo "$(children_seconds "$WORK/times.after")" \
       "$(children_seconds "$WORK/times.before")" | awk '{print $1 - $2}')" \

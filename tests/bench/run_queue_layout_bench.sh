@@ -72,17 +72,6 @@ done
   -c "VACUUM ANALYZE" >/dev/null
 
 TICK=$(getconf CLK_TCK)
-PG_PID=$(head -n 1 "$LR_PG_DIR/postmaster.pid")
-# PostgreSQL's CPU ticks: the postmaster, its live children, and (cutime +
-# cstime of the postmaster) those that have exited, such as pgbench's
-# backend.
-pg_ticks() {
-  local pids
-  pids=$(ps -o pid= --ppid "$PG_PID" | awk '{print "/proc/" $1 "/stat"}')
-  # shellcheck disable=SC2086  # one word per pid; a child may have ended
-  { cat "/proc/$PG_PID/stat" $pids 2>/dev/null || true; } |
-    awk 'NR == 1 {t = $16 + $17} {t += $14 + $15} END {print t}'
-}
 wal() { "${PSQL[@]}" -At -c "SELECT wal_records || ' ' || wal_bytes FROM pg_stat_wal"; }
 
 # run LAYOUT WORK (create|drain): prints the line and sets US (PostgreSQL's
@@ -92,7 +81,7 @@ run() {
   local layout=$1 work=$2 t0 t1 w0 w1
   echo "CALL lr_bench_$work($BATCH);" >"$WORK/call.sql"
   w0=$(wal)
-  t0=$(pg_ticks)
+  t0=$(bench_pg_ticks)
   PGOPTIONS="-c search_path=$(search_path "$layout")" \
     "$PGBENCH" -n -M prepared -c 1 -t "$CALLS" -f "$WORK/call.sql" \
     -h 127.0.0.1 -p "$PG_PORT" -U postgres postgres >"$WORK/pgbench.out" 2>&1 || {
@@ -101,7 +90,7 @@ run() {
   }
   PGOPTIONS="-c search_path=$(search_path "$layout")" "${PSQL[@]}" -c \
     "VACUUM deliveries, delivery_attempts$([ "$layout" = today ] || echo ", queue")"
-  t1=$(pg_ticks)
+  t1=$(bench_pg_ticks)
   w1=$(wal)
   US=$(awk -v d=$((t1 - t0)) -v hz="$TICK" -v n=$((BATCH * CALLS)) \
     'BEGIN {printf "%.1f", d / hz * 1e6 / n}')
