@@ -27,16 +27,6 @@ bench_require "$SERVER" "$BENCH"
 bench_start_cluster
 PSQL="$LR_PG_BIN/psql -X -q -h 127.0.0.1 -p $PG_PORT -U postgres"
 
-pg_pids() { pgrep -d' ' -f "postgres.*$PG_PORT|postgres: " || true; }
-
-ticks() {  # user+system CPU ticks of the given pids' /proc/PID/stat
-  local t=0 pid
-  for pid in "$@"; do
-    [ -r "/proc/$pid/stat" ] && t=$((t + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
-  done
-  echo "$t"
-}
-
 # The dispatcher's in-flight caps: MAX_IN_FLIGHT_PER_ENDPOINT (32 here) and
 # MAX_DELIVERIES_IN_FLIGHT (the server's default, 512, unless set).
 CAPS=(--max_in_flight_per_endpoint="${MAX_IN_FLIGHT_PER_ENDPOINT:-32}")
@@ -69,7 +59,7 @@ until [ -e $WORK/dispatching ]; do sleep 0.01; done")
   SERVER_PID=$!
   until (: </dev/tcp/127.0.0.1/"$port") 2>/dev/null; do sleep 0.1; done
   local s0 p0 t0 s1 p1 t1 cpu_pid=$SERVER_PID dispatcher_pid=
-  s0=$(ticks "$cpu_pid") p0=$(ticks $(pg_pids)) t0=$(date +%s.%N)
+  s0=$(bench_ticks_of "$cpu_pid/stat") p0=$(bench_pg_ticks) t0=$(date +%s.%N)
   echo "== $name"
   "$BENCH" --target="127.0.0.1:$port" --api_keys="$keys" --rate="$rate" \
     --webhooks="$hooks" --seconds=10 \
@@ -89,12 +79,12 @@ until [ -e $WORK/dispatching ]; do sleep 0.01; done")
       --allow_webhook_hosts=127.0.0.1 "${CAPS[@]}" \
       >"$WORK/dispatcher.log" 2>&1 &
     dispatcher_pid=$! cpu_pid=$dispatcher_pid
-    s0=0 p0=$(ticks $(pg_pids)) t0=$(date +%s.%N)
+    s0=0 p0=$(bench_pg_ticks) t0=$(date +%s.%N)
     touch "$WORK/dispatching"
   fi
   wait "$bench_pid" || true
   cat "$WORK/$name.out"
-  s1=$(ticks "$cpu_pid") p1=$(ticks $(pg_pids)) t1=$(date +%s.%N)
+  s1=$(bench_ticks_of "$cpu_pid/stat") p1=$(bench_pg_ticks) t1=$(date +%s.%N)
   if [ -n "$dispatcher_pid" ]; then
     kill "$dispatcher_pid" 2>/dev/null || true
     wait "$dispatcher_pid" 2>/dev/null || true
